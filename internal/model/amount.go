@@ -1,0 +1,97 @@
+package model
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/holiman/uint256"
+)
+
+// Amount is an exact non-negative 256-bit quantity of an asset's smallest
+// unit (satoshi, wei, token base units). It is a value type: copying it
+// copies the number.
+type Amount struct {
+	v uint256.Int
+}
+
+// AmountFromUint64 returns n as an Amount.
+func AmountFromUint64(n uint64) Amount {
+	var a Amount
+	a.v.SetUint64(n)
+	return a
+}
+
+// ParseAmount parses a decimal or 0x-prefixed hexadecimal integer.
+func ParseAmount(s string) (Amount, error) {
+	var a Amount
+	var err error
+	if strings.HasPrefix(s, "0x") || strings.HasPrefix(s, "0X") {
+		err = a.v.SetFromHex(s)
+	} else {
+		err = a.v.SetFromDecimal(s)
+	}
+	if err != nil {
+		return Amount{}, fmt.Errorf("model: amount %q: %w", s, err)
+	}
+	return a, nil
+}
+
+// Add returns a+b and whether the sum overflowed 256 bits.
+func (a Amount) Add(b Amount) (Amount, bool) {
+	var r Amount
+	_, overflow := r.v.AddOverflow(&a.v, &b.v)
+	return r, overflow
+}
+
+// Cmp compares a and b and returns -1, 0 or +1.
+func (a Amount) Cmp(b Amount) int { return a.v.Cmp(&b.v) }
+
+// IsZero reports whether a is zero.
+func (a Amount) IsZero() bool { return a.v.IsZero() }
+
+// Uint64 returns the low 64 bits and whether the value fits in them.
+func (a Amount) Uint64() (uint64, bool) { return a.v.Uint64(), a.v.IsUint64() }
+
+// Bytes32 returns the big-endian 32-byte encoding used on disk.
+func (a Amount) Bytes32() [32]byte { return a.v.Bytes32() }
+
+// AmountFromBytes decodes a big-endian encoding of at most 32 bytes.
+func AmountFromBytes(b []byte) Amount {
+	var a Amount
+	a.v.SetBytes(b)
+	return a
+}
+
+// String returns the decimal integer.
+func (a Amount) String() string { return a.v.Dec() }
+
+// Format renders a with the given number of decimals, trimming trailing
+// zeros of the fraction ("1.5", "0.00000001", "40").
+func (a Amount) Format(decimals uint8) string {
+	s := a.v.Dec()
+	if decimals == 0 {
+		return s
+	}
+	d := int(decimals)
+	if len(s) <= d {
+		s = strings.Repeat("0", d-len(s)+1) + s
+	}
+	whole, frac := s[:len(s)-d], strings.TrimRight(s[len(s)-d:], "0")
+	if frac == "" {
+		return whole
+	}
+	return whole + "." + frac
+}
+
+// FormatSats renders a satoshi count as BTC with up to eight decimals.
+func FormatSats(sats int64) string {
+	neg := sats < 0
+	if neg {
+		sats = -sats
+	}
+	s := AmountFromUint64(uint64(sats)).Format(8)
+	if neg {
+		return "-" + s
+	}
+	return s
+}

@@ -1,0 +1,84 @@
+package store
+
+import (
+	"context"
+
+	"github.com/btcsuite/btcd/chaincfg/chainhash"
+)
+
+// Reader is the read side of a UTXO transaction graph. Implementations are
+// safe for concurrent use. Returned records and slices belong to the caller.
+// Look-ups of absent objects return an error wrapping ErrNotFound, except
+// where a bool result says whether the object exists.
+type Reader interface {
+	// Meta names the chain and network the store holds.
+	Meta() ChainMeta
+	// Progress returns a stage's progress, false when it never ran.
+	Progress(ctx context.Context, stage string) (Progress, bool, error)
+	// MetaU64 returns a named counter, false when never set.
+	MetaU64(ctx context.Context, name string) (uint64, bool, error)
+	// BlockByHeight and BlockByHash return best-chain blocks.
+	BlockByHeight(ctx context.Context, height uint64) (BlockRec, error)
+	BlockByHash(ctx context.Context, hash chainhash.Hash) (BlockRec, error)
+	// TxNum maps a txid to the transaction's ordinal.
+	TxNum(ctx context.Context, txid chainhash.Hash) (uint64, error)
+	// Tx reads a transaction by ordinal into t, reusing t's slices.
+	Tx(ctx context.Context, txnum uint64, t *TxRec) error
+	// Spender returns the input spending an output, false when unspent.
+	Spender(ctx context.Context, txnum uint64, vout uint32) (SpendRec, bool, error)
+	// AddrID maps an address's compact key to its id.
+	AddrID(ctx context.Context, addrKey []byte) (uint64, error)
+	// AddrKey maps an address id to its compact key.
+	AddrKey(ctx context.Context, id uint64) ([]byte, error)
+	// AddrsFrom visits addresses with id >= minID in id order.
+	AddrsFrom(ctx context.Context, minID uint64, fn func(id uint64, addrKey []byte) error) error
+	// Events visits an address's index entries from transaction ordinal
+	// fromTxNum in chain order (ordinal, then receipts before spends, then
+	// index) until fn returns false.
+	Events(ctx context.Context, addrID, fromTxNum uint64, fn func(Event) bool) error
+	// Digest hashes the store's whole content in key order and counts the
+	// entries; equal digests mean equal content.
+	Digest(ctx context.Context) ([32]byte, int, error)
+}
+
+// Batch collects writes that become visible together on Commit, or not at
+// all. Ingest stages put their data and their progress in the same Batch,
+// which is what makes a killed ingest resumable without a trace. A Batch is
+// not safe for concurrent use; reads through Reader do not see its writes
+// until Commit. Put methods copy their arguments.
+type Batch interface {
+	// Len is the encoded size so far, to decide when to commit.
+	Len() int
+	// Commit applies the batch atomically; sync makes it durable against
+	// power loss, and without it the batch still survives a process kill.
+	Commit(ctx context.Context, sync bool) error
+	// Close releases the batch, dropping uncommitted writes.
+	Close()
+
+	SetProgress(stage string, p Progress)
+	DeleteProgress(stage string)
+	SetMetaU64(name string, v uint64)
+	PutBlock(r *BlockRec)
+	DeleteBlock(height uint64, hash chainhash.Hash)
+	// PutTx writes a transaction and its txid index.
+	PutTx(t *TxRec)
+	DeleteTx(txnum uint64, txid chainhash.Hash)
+	// PutSpend records that output vout of prevTxNum is spent by s.
+	PutSpend(prevTxNum uint64, vout uint32, s SpendRec)
+	DeleteSpend(prevTxNum uint64, vout uint32)
+	// PutAddr assigns id to the address with compact key addrKey.
+	PutAddr(id uint64, addrKey []byte)
+	DeleteAddr(id uint64, addrKey []byte)
+	// PutEvent adds an address-index entry; DeleteEvent matches on
+	// AddrID, TxNum, Spent and Index.
+	PutEvent(e Event)
+	DeleteEvent(e Event)
+}
+
+// Graph is a store that ingest can write: a Reader that makes Batches.
+type Graph interface {
+	Reader
+	NewBatch() Batch
+}
+
+var _ Graph = (*DB)(nil)

@@ -1,0 +1,137 @@
+package ingest_test
+
+import (
+	"context"
+	"math/rand"
+	"os"
+	"os/exec"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/btcsuite/btcd/wire"
+	"github.com/chaintrace/chaintrace/internal/ingest"
+	"github.com/chaintrace/chaintrace/internal/store"
+)
+
+// crashChildEnv tells a re-executed test binary to act as the ingest child
+// of TestIngestSurvivesSIGKILL.
+const crashChildEnv = "CHAINTRACE_CRASH_CHILD_STORE"
+
+// TestCrashChild is the child process: it ingests into the store named by
+// the environment and exits. It does nothing in a normal test run.
+func TestCrashChild(t *testing.T) {
+	dir := os.Getenv(crashChildEnv)
+	if dir == "" {
+		t.Skip("only runs as the child of TestIngestSurvivesSIGKILL")
+	}
+	db, err := store.Open(context.Background(), dir, store.ChainMeta{Chain: "btc", Network: "mainnet"}, store.Options{Bulk: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	// Small batches: many commits, so kills land between and inside them.
+	ingestFiles(t, db, mainnetBlk(t), wire.MainNet, ingest.Options{BatchBytes: 32 << 10})
+}
+
+// TestIngestSurvivesSIGKILL kills a child ingest at random moments, starts
+// it again until it finishes, and checks the store is byte-for-byte the
+// store of an uninterrupted run.
+func TestIngestSurvivesSIGKILL(t *testing.T) {
+	if testing.Short() {
+		t.Skip("spawns child processes")
+	}
+	path := mainnetBlk(t)
+	ref := openStore(t, t.TempDir(), "mainnet")
+	ingestFiles(t, ref, path, wire.MainNet, ingest.Options{})
+	want, wantN, err := ref.Digest(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	dir := t.TempDir()
+	rng := rand.New(rand.NewSource(time.Now().UnixNano()))
+	kills := 0
+	var heights []int64
+	for run := 0; ; run++ {
+		if run > 200 {
+			t.Fatal("child never finished")
+		}
+		cmd := exec.Command(os.Args[0], "-test.run=^TestCrashChild$", "-test.count=1")
+		cmd.Env = append(os.Environ(), crashChildEnv+"="+dir)
+		out := &limitedBuffer{}
+		cmd.Stdout, cmd.Stderr = out, out
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		// Short random delays: each run gets a little further before the
+		// kill, which lands during open, mid-batch or mid-commit.
+		delay := time.Duration(40+rng.Intn(80+run*5)) * time.Millisecond
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatalf("child failed on its own after %d kills: %v\n%s", kills, err, out.String())
+			}
+			got, gotN, err := digestOf(t, dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != want || gotN != wantN {
+				t.Fatalf("after %d SIGKILLs the store differs: %d entries %x, uninterrupted %d entries %x", kills, gotN, got[:8], wantN, want[:8])
+			}
+			if kills == 0 {
+				t.Log("warning: the child finished before any kill landed")
+			}
+			t.Logf("store identical after %d SIGKILLs in %d runs; stored tip height after each kill: %v", kills, run+1, heights)
+			return
+		case <-time.After(delay):
+			_ = cmd.Process.Signal(syscall.SIGKILL)
+			<-done
+			kills++
+			heights = append(heights, progressOf(t, dir))
+		}
+	}
+}
+
+// progressOf returns the stored tip height, -1 when none.
+func progressOf(t *testing.T, dir string) int64 {
+	db, err := store.Open(context.Background(), dir, store.ChainMeta{Chain: "btc", Network: "mainnet"}, store.Options{})
+	if err != nil {
+		t.Fatalf("store unreadable after a kill: %v", err)
+	}
+	defer db.Close()
+	p, ok, err := db.Progress(context.Background(), "blocks")
+	if err != nil {
+		t.Fatalf("progress unreadable after a kill: %v", err)
+	}
+	if !ok {
+		return -1
+	}
+	return int64(p.Height)
+}
+
+func digestOf(t *testing.T, dir string) ([32]byte, int, error) {
+	db, err := store.Open(context.Background(), dir, store.ChainMeta{Chain: "btc", Network: "mainnet"}, store.Options{})
+	if err != nil {
+		return [32]byte{}, 0, err
+	}
+	defer db.Close()
+	return db.Digest(context.Background())
+}
+
+// limitedBuffer keeps the first 64 KiB a child prints.
+type limitedBuffer struct{ b []byte }
+
+func (l *limitedBuffer) Write(p []byte) (int, error) {
+	if room := 64<<10 - len(l.b); room > 0 {
+		if len(p) < room {
+			room = len(p)
+		}
+		l.b = append(l.b, p[:room]...)
+	}
+	return len(p), nil
+}
+
+func (l *limitedBuffer) String() string { return string(l.b) }

@@ -64,5 +64,5 @@ func keyEvent(dst []byte, addrID, txnum uint64, dir byte, idx uint32) []byte {
 
 const eventKeyLen = 1 + 8 + 8 + 1 + 4
 
-func keyMeta(name string) []byte    { return append([]byte{prefixMeta}, name...) }
+func keyMeta(name string) []byte      { return append([]byte{prefixMeta}, name...) }
 func keyProgress(stage string) []byte { return append([]byte{prefixProgress}, stage...) }

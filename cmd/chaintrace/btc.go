@@ -129,6 +129,7 @@ func printJSON(w io.Writer, v any) error {
 
 type inputJSON struct {
 	Coinbase bool    `json:"coinbase,omitempty"`
+	External bool    `json:"external,omitempty"`
 	TxID     string  `json:"txid,omitempty"`
 	Vout     *uint32 `json:"vout,omitempty"`
 	Address  *string `json:"address"`
@@ -159,7 +160,7 @@ func txJSON(tx model.Tx) any {
 			continue
 		}
 		vout := in.PrevOut
-		ins = append(ins, inputJSON{TxID: in.PrevTxID, Vout: &vout, Address: strOrNil(in.Address), Value: in.Value})
+		ins = append(ins, inputJSON{TxID: in.PrevTxID, Vout: &vout, Address: strOrNil(in.Address), Value: in.Value, External: in.External})
 	}
 	outs := make([]outputJSON, 0, len(tx.Outputs))
 	for _, o := range tx.Outputs {
@@ -171,22 +172,34 @@ func txJSON(tx model.Tx) any {
 		}
 		outs = append(outs, oj)
 	}
+	var fee any
+	if tx.FeeKnown {
+		fee = tx.Fee
+	}
 	return map[string]any{
 		"chain": tx.Chain, "txid": tx.TxID, "block_height": tx.Height, "block_hash": tx.BlockHash,
 		"index": tx.Index, "time": tx.Time.Format(time.RFC3339), "coinbase": tx.Coinbase,
-		"fee": tx.Fee, "size": tx.Size, "vsize": tx.VSize, "inputs": ins, "outputs": outs,
+		"fee": fee, "size": tx.Size, "vsize": tx.VSize, "inputs": ins, "outputs": outs,
 	}
 }
 
 func printTx(w io.Writer, tx model.Tx) {
 	fmt.Fprintf(w, "transaction %s\n", tx.TxID)
 	fmt.Fprintf(w, "  block  %d %s (%s)\n", tx.Height, tx.BlockHash, tx.Time.Format(time.RFC3339))
-	fmt.Fprintf(w, "  size   %d bytes, %d vbytes; fee %s BTC\n", tx.Size, tx.VSize, model.FormatSats(tx.Fee))
+	fee := "unknown (an input predates the store's start)"
+	if tx.FeeKnown {
+		fee = model.FormatSats(tx.Fee) + " BTC"
+	}
+	fmt.Fprintf(w, "  size   %d bytes, %d vbytes; fee %s\n", tx.Size, tx.VSize, fee)
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "  inputs\t\t\t")
 	for _, in := range tx.Inputs {
 		if in.Coinbase {
 			fmt.Fprintln(tw, "    coinbase (newly minted coins)\t\t\t")
+			continue
+		}
+		if in.External {
+			fmt.Fprintf(tw, "    %s:%d\t(before the store's start)\t? BTC\n", in.PrevTxID, in.PrevOut)
 			continue
 		}
 		fmt.Fprintf(tw, "    %s:%d\t%s\t%s BTC\n", in.PrevTxID, in.PrevOut, orDash(in.Address), model.FormatSats(in.Value))

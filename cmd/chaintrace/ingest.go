@@ -36,6 +36,7 @@ type ingestBTCFlags struct {
 	follow    bool
 	poll      time.Duration
 	maxHeight uint64
+	start     uint64
 	batchMB   int
 	cache     int
 }
@@ -76,6 +77,7 @@ new branch. Killing it at any moment loses nothing already committed.
 	fl.BoolVar(&f.follow, "follow", false, "keep following the source's tip until interrupted")
 	fl.DurationVar(&f.poll, "poll", 5*time.Second, "polling period with --follow")
 	fl.Uint64Var(&f.maxHeight, "max-height", 0, "stop at this height (0: the source's tip)")
+	fl.Uint64Var(&f.start, "start-height", 0, "for a new store, start at this height instead of genesis (earlier outputs become external inputs)")
 	fl.IntVar(&f.batchMB, "batch-mb", 64, "commit the store batch every this many MiB")
 	fl.IntVar(&f.cache, "cache", 2_000_000, "entries per generation of the output and address caches")
 	return cmd
@@ -131,6 +133,7 @@ func ingestBTC(ctx context.Context, g *globals, src ingest.BlockSource, netName 
 		Follow:       f.follow,
 		PollInterval: f.poll,
 		MaxHeight:    f.maxHeight,
+		StartHeight:  f.start,
 		BatchBytes:   f.batchMB << 20,
 		CacheEntries: f.cache,
 		Progress: func(s ingest.Status) {

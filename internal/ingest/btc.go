@@ -35,6 +35,12 @@ type Options struct {
 	PollInterval time.Duration
 	// MaxHeight, when non-zero, stops ingest at that height.
 	MaxHeight uint64
+	// StartHeight, for an empty store, starts ingest at this height
+	// instead of genesis: the first block's parent is taken on trust, and
+	// inputs spending outputs from before it are stored as external (txid
+	// and index known, value and address not). The store remembers its
+	// start; later runs ignore this option.
+	StartHeight uint64
 }
 
 // Status reports ingest progress.
@@ -109,6 +115,14 @@ func (in *BTC) load(ctx context.Context) error {
 	}
 	in.tip, in.haveTip = first, firstOK
 	in.st.nextTxNum, in.st.nextAddrID = 0, 1
+	start, ok, err := in.db.MetaU64(ctx, metaStartHeight)
+	if err != nil {
+		return err
+	}
+	in.st.startHeight = in.opts.StartHeight
+	if ok {
+		in.st.startHeight = start
+	}
 	if !firstOK {
 		return nil
 	}
@@ -179,7 +193,7 @@ func (in *BTC) step(ctx context.Context) error {
 	if err := in.reconcile(ctx); err != nil {
 		return err
 	}
-	from := uint64(0)
+	from := in.st.startHeight
 	if in.haveTip {
 		from = in.tip.Height + 1
 	}
@@ -219,6 +233,9 @@ func (in *BTC) reconcile(ctx context.Context) error {
 		}
 		if err == nil && srcHash == stored.Hash {
 			break
+		}
+		if h == in.st.startHeight && h > 0 {
+			return fmt.Errorf("ingest: the source's chain differs from the store's at its first block %d (%s): nothing below it is stored to reorganise onto", h, stored.Hash)
 		}
 		if h == 0 {
 			return fmt.Errorf("ingest: the source's genesis block differs from the store's (%s): wrong network or wrong store", stored.Hash)
@@ -409,6 +426,11 @@ func (in *BTC) apply(ctx context.Context, from uint64, prepCh <-chan *prepBlock,
 		var wantPrev chainhash.Hash
 		if in.haveTip {
 			wantPrev = in.tip.Hash
+		} else if in.st.startHeight > 0 {
+			// The first block of a store started above genesis: its
+			// parent is not stored and is taken on trust.
+			wantPrev = pb.blk.Header.PrevBlock
+			w.SetMetaU64(metaStartHeight, in.st.startHeight)
 		}
 		if pb.blk.Header.PrevBlock != wantPrev {
 			if err := commit(true); err != nil {

@@ -62,7 +62,13 @@ type state struct {
 	nextTxNum  uint64
 	nextAddrID uint64 // ids start at 1; 0 means "no address"
 	keyBuf     []byte
+	// startHeight is the first stored block's height: 0 for a store that
+	// begins at genesis. Above 0, inputs spending outputs that are not in
+	// the store are recorded as external instead of rejected.
+	startHeight uint64
 }
+
+const metaStartHeight = "start_height"
 
 const metaNextAddr = "next_addr_id"
 
@@ -131,6 +137,11 @@ func (s txsStage) Forward(ctx context.Context, w store.Batch, b *prepBlock) erro
 				in := &tx.Ins[vin]
 				op := outpoint{txid: in.PrevTxID, vout: in.PrevIndex}
 				u, err := st.spend(ctx, op)
+				if errors.Is(err, errUnknownOutput) && st.startHeight > 0 {
+					rec.Ins = append(rec.Ins, store.InRec{External: true, PrevTxID: op.txid, PrevVout: op.vout})
+					st.caches.utxos.put(op, utxo{spent: true})
+					continue
+				}
 				if err != nil {
 					return fmt.Errorf("ingest: block %d (%s) tx %d (%s) input %d: %w", b.height, b.hash, i, b.txids[i], vin, err)
 				}
@@ -245,7 +256,9 @@ func (s txsStage) Unwind(ctx context.Context, w store.Batch, u *unwindBlock) err
 	for i := len(u.txs) - 1; i >= 0; i-- {
 		t := &u.txs[i]
 		for _, in := range t.Ins {
-			w.DeleteSpend(in.PrevTxNum, in.PrevVout)
+			if !in.External {
+				w.DeleteSpend(in.PrevTxNum, in.PrevVout)
+			}
 		}
 		w.DeleteTx(t.TxNum, t.TxID)
 	}

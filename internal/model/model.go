@@ -85,7 +85,9 @@ type Spend struct {
 
 // Input is one UTXO input: the outpoint it spends and, resolved from the
 // store, the value and address of that outpoint. Coinbase inputs have
-// Coinbase set and no outpoint.
+// Coinbase set and no outpoint. External inputs spend an output from
+// before the block the store starts at, whose value and address are
+// unknown.
 type Input struct {
 	Index    uint32
 	PrevTxID string
@@ -93,6 +95,7 @@ type Input struct {
 	Value    int64
 	Address  string
 	Coinbase bool
+	External bool
 }
 
 // Tx is a chain-neutral transaction.
@@ -106,6 +109,7 @@ type Tx struct {
 	Inputs    []Input
 	Outputs   []Output
 	Fee       int64
+	FeeKnown  bool // false when an input's value is unknown
 	Size      int
 	VSize     int
 	Coinbase  bool

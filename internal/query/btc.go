@@ -140,17 +140,21 @@ func (q *BTC) TxByNum(ctx context.Context, num uint64) (model.Tx, error) {
 		BlockHash: blk.Hash.String(),
 		Index:     int(t.Index),
 		Time:      time.Unix(int64(blk.Time), 0).UTC(),
-		Fee:       t.Fee(),
 		Size:      int(t.Size),
 		VSize:     int(t.VSize),
 		Coinbase:  t.Coinbase,
 	}
+	out.Fee, out.FeeKnown = t.Fee()
 	names := map[uint64]string{}
 	if t.Coinbase {
 		out.Inputs = append(out.Inputs, model.Input{Coinbase: true})
 	}
 	var prev store.TxRec
 	for i, in := range t.Ins {
+		if in.External {
+			out.Inputs = append(out.Inputs, model.Input{Index: uint32(i), PrevTxID: in.PrevTxID.String(), PrevOut: in.PrevVout, External: true})
+			continue
+		}
 		if err := q.db.Tx(ctx, in.PrevTxNum, &prev); err != nil {
 			return model.Tx{}, err
 		}

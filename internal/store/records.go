@@ -49,11 +49,16 @@ type TxRec struct {
 }
 
 // InRec is a stored input: the outpoint it spends, by transaction ordinal.
+// An External input spends an output created before the block the store
+// starts at (an ingest begun at a later height): only its txid is known,
+// and Value, AddrID and PrevTxNum are zero.
 type InRec struct {
 	PrevTxNum uint64
 	PrevVout  uint32
 	Value     int64
 	AddrID    uint64 // 0 when the spent output has no address
+	External  bool
+	PrevTxID  chainhash.Hash // set only for External inputs
 }
 
 // OutRec is a stored output. AddrIDs is empty for OP_RETURN outputs and
@@ -81,19 +86,23 @@ type Event struct {
 	Value  int64
 }
 
-// Fee returns inputs minus outputs, or 0 for a coinbase.
-func (t *TxRec) Fee() int64 {
+// Fee returns inputs minus outputs, or 0 for a coinbase, and false when an
+// external input's value is unknown.
+func (t *TxRec) Fee() (int64, bool) {
 	if t.Coinbase {
-		return 0
+		return 0, true
 	}
 	var in, out int64
 	for _, i := range t.Ins {
+		if i.External {
+			return 0, false
+		}
 		in += i.Value
 	}
 	for _, o := range t.Outs {
 		out += o.Value
 	}
-	return in - out
+	return in - out, true
 }
 
 const txFlagCoinbase = 1
@@ -115,7 +124,14 @@ func appendTx(dst []byte, t *TxRec) []byte {
 	dst = binary.AppendUvarint(dst, uint64(len(t.Ins)))
 	for i := range t.Ins {
 		in := &t.Ins[i]
-		dst = binary.AppendUvarint(dst, in.PrevTxNum)
+		// The ordinal is stored plus one; zero marks an external input,
+		// followed by the txid it spends.
+		if in.External {
+			dst = append(dst, 0)
+			dst = append(dst, in.PrevTxID[:]...)
+		} else {
+			dst = binary.AppendUvarint(dst, in.PrevTxNum+1)
+		}
 		dst = binary.AppendUvarint(dst, uint64(in.PrevVout))
 		dst = binary.AppendUvarint(dst, uint64(in.Value))
 		dst = binary.AppendUvarint(dst, in.AddrID)
@@ -212,12 +228,17 @@ func decodeTx(txnum uint64, b []byte, t *TxRec) error {
 	nIn := r.count(4, "inputs")
 	t.Ins = t.Ins[:0]
 	for i := 0; i < nIn && r.err == nil; i++ {
-		t.Ins = append(t.Ins, InRec{
-			PrevTxNum: r.uvarint("input prev txnum"),
-			PrevVout:  uint32(r.uvarint("input prev vout")),
-			Value:     int64(r.uvarint("input value")),
-			AddrID:    r.uvarint("input address"),
-		})
+		var in InRec
+		if prev := r.uvarint("input prev txnum"); prev > 0 {
+			in.PrevTxNum = prev - 1
+		} else if r.err == nil {
+			in.External = true
+			copy(in.PrevTxID[:], r.bytes(32, "input prev txid"))
+		}
+		in.PrevVout = uint32(r.uvarint("input prev vout"))
+		in.Value = int64(r.uvarint("input value"))
+		in.AddrID = r.uvarint("input address")
+		t.Ins = append(t.Ins, in)
 	}
 	nOut := r.count(3, "outputs")
 	t.Outs = t.Outs[:0]

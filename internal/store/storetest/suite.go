@@ -57,7 +57,7 @@ func newSample() sample {
 	var s sample
 	s.blocks = []store.BlockRec{
 		{Height: 0, Hash: hash(1), Time: 1231006505, Bits: 0x1d00ffff, Size: 285, Weight: 1140, TxNumMin: 0, TxCount: 1, AddrIDMin: 1},
-		{Height: 1, Hash: hash(2), Prev: hash(1), Version: 2, Time: 1231006600, Size: 500, Weight: 2000, TxNumMin: 1, TxCount: 1, AddrIDMin: 2},
+		{Height: 1, Hash: hash(2), Prev: hash(1), Version: 2, Time: 1231006600, Size: 500, Weight: 2000, TxNumMin: 1, TxCount: 2, AddrIDMin: 2},
 	}
 	s.txs = []store.TxRec{
 		{TxNum: 0, TxID: hash(10), Height: 0, Version: 1, Size: 204, VSize: 204, Coinbase: true,
@@ -68,6 +68,9 @@ func newSample() sample {
 				{Value: 49_0000_0000, Class: model.ScriptMultisig, AddrIDs: []uint64{2, 3}},
 				{Value: 0, Class: model.ScriptNullData},
 			}},
+		{TxNum: 2, TxID: hash(12), Height: 1, Index: 1, Version: 1, Size: 200, VSize: 200,
+			Ins:  []store.InRec{{External: true, PrevTxID: hash(99), PrevVout: 3}, {PrevTxNum: 1, PrevVout: 0, Value: 49_0000_0000, AddrID: 2}},
+			Outs: []store.OutRec{{Value: 1, Class: model.ScriptNonStandard, AddrIDs: []uint64{4}}}},
 	}
 	s.events = []store.Event{
 		{AddrID: 1, TxNum: 0, Index: 0, Value: 50_0000_0000},
@@ -133,8 +136,11 @@ func testRoundTrip(t *testing.T, g store.Graph) {
 			t.Fatalf("Tx(%d) =\n%+v\nwant\n%+v", num, got, want)
 		}
 	}
-	if fee := s.txs[1].Fee(); fee != 1_0000_0000 {
-		t.Fatalf("fee = %d", fee)
+	if _, ok := s.txs[2].Fee(); ok {
+		t.Fatal("fee of a tx with an external input reported as known")
+	}
+	if fee, ok := s.txs[1].Fee(); fee != 1_0000_0000 || !ok {
+		t.Fatalf("fee = %d %v", fee, ok)
 	}
 	sp, ok, err := g.Spender(ctx, 0, 0)
 	if err != nil || !ok || sp != (store.SpendRec{TxNum: 1, Vin: 0}) {

@@ -86,7 +86,7 @@ func BenchmarkIngest(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				st, err := ingest.NewBTC(db, src, ingest.Options{}).Run(context.Background())
+				st, err := ingest.NewBTC(db, src, ingest.Options{BatchBytes: benchBatchBytes()}).Run(context.Background())
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -148,4 +148,14 @@ func dirSize(b testing.TB, dir string) int64 {
 		b.Fatal(err)
 	}
 	return n
+}
+
+// benchBatchBytes is the commit size the benchmark uses; override with
+// CHAINTRACE_BENCH_BATCH_MB to compare.
+func benchBatchBytes() int {
+	mb := 0
+	if s := os.Getenv("CHAINTRACE_BENCH_BATCH_MB"); s != "" {
+		fmt.Sscan(s, &mb)
+	}
+	return mb << 20
 }

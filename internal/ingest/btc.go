@@ -124,6 +124,9 @@ func (in *BTC) load(ctx context.Context) error {
 		in.st.startHeight = start
 	}
 	if !firstOK {
+		// An empty store: the caches start out holding everything it holds.
+		in.st.caches.utxos.complete = true
+		in.st.caches.addrs.complete = true
 		return nil
 	}
 	b, err := in.db.BlockByHeight(ctx, first.Height)

@@ -28,9 +28,14 @@ type utxo struct {
 // happens only right after a commit, so entries of the uncommitted batch are
 // always in cur and never lost; anything dropped can be read back from the
 // store. It bounds memory without per-entry LRU bookkeeping.
+//
+// complete, when set by the owner, says the map holds every entry the
+// store holds (it started from an empty store and never dropped anything),
+// so a miss is a definite "absent" and needs no store read.
 type genMap[K comparable, V any] struct {
 	cur, old map[K]V
 	limit    int
+	complete bool
 }
 
 func newGenMap[K comparable, V any](limit int) *genMap[K, V] {
@@ -59,11 +64,13 @@ func (g *genMap[K, V]) rotate() {
 	}
 	g.old = g.cur
 	g.cur = make(map[K]V, g.limit/4)
+	g.complete = false
 }
 
 func (g *genMap[K, V]) reset() {
 	g.cur = make(map[K]V, 1024)
 	g.old = map[K]V{}
+	g.complete = false
 }
 
 func (g *genMap[K, V]) len() int { return len(g.cur) + len(g.old) }

@@ -202,6 +202,9 @@ func (st *state) spend(ctx context.Context, op outpoint) (utxo, error) {
 		st.caches.utxos.put(op, utxo{spent: true})
 		return u, nil
 	}
+	if st.caches.utxos.complete {
+		return utxo{}, fmt.Errorf("%s:%d %w", op.txid, op.vout, errUnknownOutput)
+	}
 	txnum, err := st.db.TxNum(ctx, op.txid)
 	if errors.Is(err, store.ErrNotFound) {
 		return utxo{}, fmt.Errorf("%s:%d %w", op.txid, op.vout, errUnknownOutput)
@@ -238,7 +241,11 @@ func (st *state) addrID(ctx context.Context, w store.Batch, k btc.AddrKey) (uint
 		return id, nil
 	}
 	st.keyBuf = k.AppendBytes(st.keyBuf[:0])
-	id, err := st.db.AddrID(ctx, st.keyBuf)
+	var id uint64
+	err := store.ErrNotFound
+	if !st.caches.addrs.complete {
+		id, err = st.db.AddrID(ctx, st.keyBuf)
+	}
 	switch {
 	case err == nil:
 	case errors.Is(err, store.ErrNotFound):

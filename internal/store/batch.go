@@ -9,41 +9,76 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 )
 
-// pebbleBatch is the Pebble implementation of Batch.
+// pebbleBatch is the Pebble implementation of Batch. It does not write
+// into a pebble.Batch as it goes: it appends keys and values to an arena
+// and, on Commit, sorts them and hands them to Pebble in key order. Ingest
+// writes several tables at once, most of them in random key order (txids,
+// address keys, address-index entries by address); a large Pebble batch is
+// sorted by Pebble with full-key comparisons before it is flushed, which
+// costs far more than sorting here on integer prefixes, and sorted input
+// makes Pebble's own sort a linear pass. Writes to the same key keep their
+// order, so the last one wins.
 type pebbleBatch struct {
-	db  *DB
-	b   *pebble.Batch
-	key []byte
-	val []byte
+	db   *DB
+	buf  *sortBuf
+	key  []byte
+	val  []byte
+	done bool
 }
 
 // NewBatch starts an empty batch.
 func (db *DB) NewBatch() Batch {
-	return &pebbleBatch{db: db, b: db.pdb.NewBatch(), key: make([]byte, 0, 64), val: make([]byte, 0, 1024)}
+	db.spareMu.Lock()
+	sb := db.spare
+	db.spare = nil
+	db.spareMu.Unlock()
+	if sb == nil {
+		sb = &sortBuf{}
+	}
+	sb.reset()
+	return &pebbleBatch{db: db, buf: sb, key: make([]byte, 0, 64), val: make([]byte, 0, 1024)}
 }
 
-func (b *pebbleBatch) Len() int { return b.b.Len() }
-
-func (b *pebbleBatch) Count() uint32 { return b.b.Count() }
+func (b *pebbleBatch) Len() int { return b.buf.size() }
 
 func (b *pebbleBatch) Commit(ctx context.Context, sync bool) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	if b.done {
+		return fmt.Errorf("store: commit of a closed or committed batch")
+	}
 	opt := pebble.NoSync
 	if sync {
 		opt = pebble.Sync
 	}
-	if err := b.b.Commit(opt); err != nil {
+	pb := b.db.pdb.NewBatchWithSize(b.buf.size())
+	defer pb.Close()
+	b.buf.sort()
+	if err := b.buf.apply(pb); err != nil {
+		return fmt.Errorf("store: build batch: %w", err)
+	}
+	if err := pb.Commit(opt); err != nil {
 		return fmt.Errorf("store: commit: %w", err)
 	}
+	b.buf.reset()
 	return nil
 }
 
-func (b *pebbleBatch) Close() { _ = b.b.Close() }
+func (b *pebbleBatch) Close() {
+	if b.done {
+		return
+	}
+	b.done = true
+	b.buf.reset()
+	b.db.spareMu.Lock()
+	b.db.spare = b.buf
+	b.db.spareMu.Unlock()
+	b.buf = nil
+}
 
-func (b *pebbleBatch) set(key, val []byte) { _ = b.b.Set(key, val, nil) }
-func (b *pebbleBatch) del(key []byte)      { _ = b.b.Delete(key, nil) }
+func (b *pebbleBatch) set(key, val []byte) { b.buf.add(opSet, key, val) }
+func (b *pebbleBatch) del(key []byte)      { b.buf.add(opDel, key, nil) }
 
 func (b *pebbleBatch) SetProgress(stage string, p Progress) {
 	b.val = binary.BigEndian.AppendUint64(b.val[:0], p.Height)

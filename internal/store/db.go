@@ -14,6 +14,7 @@ import (
 	"hash"
 	"log/slog"
 	"os"
+	"sync"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/bloom"
@@ -46,6 +47,11 @@ type DB struct {
 	pdb  *pebble.DB
 	meta ChainMeta
 	dir  string
+	// spare keeps one batch buffer for the next batch: ingest commits
+	// large batches one after another, and regrowing a buffer of tens of
+	// megabytes each time costs more than keeping one.
+	spareMu sync.Mutex
+	spare   *sortBuf
 }
 
 // Open opens (creating if absent and not read-only) the store in dir for

@@ -315,14 +315,20 @@ func (in *BTC) forward(ctx context.Context, from, to uint64) error {
 	}
 	g.Go(func() error {
 		defer close(rawCh)
-		return in.src.Blocks(gctx, from, to, func(h uint64, hash chainhash.Hash, raw []byte) error {
+		next := from
+		err := in.src.Blocks(gctx, from, to, func(h uint64, hash chainhash.Hash, raw []byte) error {
 			select {
 			case rawCh <- rawBlock{h, hash, raw}:
+				next = h + 1
 				return nil
 			case <-gctx.Done():
 				return gctx.Err()
 			}
 		})
+		if err != nil && gctx.Err() == nil {
+			return fmt.Errorf("ingest: reading block %d from the source: %w", next, err)
+		}
+		return err
 	})
 	g.Go(func() error {
 		defer close(prepCh)

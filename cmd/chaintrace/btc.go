@@ -191,11 +191,11 @@ func printTx(w io.Writer, tx model.Tx) {
 		fee = model.FormatSats(tx.Fee) + " BTC"
 	}
 	fmt.Fprintf(w, "  size   %d bytes, %d vbytes; fee %s\n", tx.Size, tx.VSize, fee)
+	fmt.Fprintln(w, "  inputs")
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "  inputs\t\t\t")
 	for _, in := range tx.Inputs {
 		if in.Coinbase {
-			fmt.Fprintln(tw, "    coinbase (newly minted coins)\t\t\t")
+			fmt.Fprintln(tw, "    coinbase (newly minted coins)")
 			continue
 		}
 		if in.External {
@@ -204,7 +204,9 @@ func printTx(w io.Writer, tx model.Tx) {
 		}
 		fmt.Fprintf(tw, "    %s:%d\t%s\t%s BTC\n", in.PrevTxID, in.PrevOut, orDash(in.Address), model.FormatSats(in.Value))
 	}
-	fmt.Fprintln(tw, "  outputs\t\t\t")
+	tw.Flush()
+	fmt.Fprintln(w, "  outputs")
+	tw = tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
 	for _, o := range tx.Outputs {
 		spent := "unspent"
 		if o.Spent != nil {

@@ -104,8 +104,38 @@ func demoIngest(ctx context.Context, g *globals, path string, net *chaincfg.Para
 	return ingestBTC(ctx, g, src, netName, &ingestBTCFlags{batchMB: 64, cache: 2_000_000, poll: time.Second})
 }
 
-// demoLookups prints a transaction (txid, or the largest transaction of
-// the block in the middle of the chain), one of its addresses and its block.
+// pickDemoTx picks a transaction worth showing from a block near the tip:
+// the first with at least two inputs and two outputs.
+func pickDemoTx(ctx context.Context, q *query.BTC, tip uint64) (string, error) {
+	h := tip
+	if h > 3 {
+		h -= 3
+	}
+	b, err := q.Block(ctx, fmt.Sprint(h))
+	if err != nil {
+		return "", err
+	}
+	ids, err := q.BlockTxIDs(ctx, b)
+	if err != nil {
+		return "", err
+	}
+	for i, id := range ids {
+		if i > 500 {
+			break
+		}
+		tx, err := q.Tx(ctx, id)
+		if err != nil {
+			return "", err
+		}
+		if len(tx.Inputs) >= 2 && len(tx.Outputs) >= 2 {
+			return id, nil
+		}
+	}
+	return ids[len(ids)-1], nil
+}
+
+// demoLookups prints a transaction (txid, or one picked near the tip), one
+// of its addresses and its block.
 func demoLookups(ctx context.Context, g *globals, network, txid string) error {
 	db, err := store.Open(ctx, btcStoreDir(g.dataDir, network), store.ChainMeta{}, store.Options{ReadOnly: true})
 	if err != nil {
@@ -121,15 +151,9 @@ func demoLookups(ctx context.Context, g *globals, network, txid string) error {
 		return fmt.Errorf("demo: empty store: %v", err)
 	}
 	if txid == "" {
-		b, err := q.Block(ctx, fmt.Sprint(tip.Height/2))
-		if err != nil {
+		if txid, err = pickDemoTx(ctx, q, tip.Height); err != nil {
 			return err
 		}
-		ids, err := q.BlockTxIDs(ctx, b)
-		if err != nil {
-			return err
-		}
-		txid = ids[len(ids)-1]
 	}
 	tx, err := q.Tx(ctx, txid)
 	if err != nil {

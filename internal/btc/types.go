@@ -34,9 +34,13 @@ type Block struct {
 	// Size is the serialized size in bytes.
 	Size int
 
-	// Backing arrays reused across decodes.
-	ins  []TxIn
-	outs []TxOut
+	// Backing arrays reused across decodes. usedIns and usedOuts count the
+	// leading entries the last decode wrote; entries after them are zero,
+	// so the arrays never keep the buffers of earlier blocks alive.
+	ins      []TxIn
+	outs     []TxOut
+	usedIns  int
+	usedOuts int
 }
 
 // Tx is a decoded transaction. Raw is its full serialization (with

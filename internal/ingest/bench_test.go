@@ -72,6 +72,7 @@ func BenchmarkIngest(b *testing.B) {
 	for _, in := range inputs {
 		b.Run(in.name+"/chaintrace", func(b *testing.B) {
 			path := in.path(b)
+			b.ResetTimer()
 			var txs uint64
 			var bytesPerTx float64
 			for i := 0; i < b.N; i++ {
@@ -105,6 +106,7 @@ func BenchmarkIngest(b *testing.B) {
 		})
 		b.Run(in.name+"/baseline-btcd-wire-decode", func(b *testing.B) {
 			path := in.path(b)
+			b.ResetTimer()
 			var txs int
 			for i := 0; i < b.N; i++ {
 				src, err := blkfile.Open(context.Background(), path, wire.BitcoinNet(in.net.Net))

@@ -73,8 +73,6 @@ func (g *genMap[K, V]) reset() {
 	g.complete = false
 }
 
-func (g *genMap[K, V]) len() int { return len(g.cur) + len(g.old) }
-
 // caches groups the ingester's look-aside caches.
 type caches struct {
 	utxos *genMap[outpoint, utxo]

@@ -44,9 +44,9 @@ amounts as integers of satoshi.`,
 					return err
 				}
 				if f.json {
-					return printJSON(os.Stdout, txJSON(tx))
+					return printJSON(g.out, txJSON(tx))
 				}
-				printTx(os.Stdout, tx)
+				printTx(g.out, tx)
 				return nil
 			})
 		},
@@ -66,9 +66,9 @@ amounts as integers of satoshi.`,
 					return err
 				}
 				if f.json {
-					return printJSON(os.Stdout, addressJSON(s, txs, next))
+					return printJSON(g.out, addressJSON(s, txs, next))
 				}
-				printAddress(os.Stdout, s, txs, next)
+				printAddress(g.out, s, txs, next)
 				return nil
 			})
 		},
@@ -89,9 +89,9 @@ amounts as integers of satoshi.`,
 					return err
 				}
 				if f.json {
-					return printJSON(os.Stdout, blockJSON(b, ids))
+					return printJSON(g.out, blockJSON(b, ids))
 				}
-				printBlock(os.Stdout, b, ids)
+				printBlock(g.out, b, ids)
 				return nil
 			})
 		},

@@ -51,7 +51,7 @@ func newDemoCmd(g *globals) *cobra.Command {
 }
 
 func runDemo(ctx context.Context, g *globals, f *demoFlags) error {
-	out := os.Stdout
+	out := g.out
 	blocksDir := filepath.Join(g.dataDir, "demo-blocks")
 	fmt.Fprintf(out, "== 1. generating a synthetic Bitcoin chain (%d transactions, seed %d) in %s\n", f.txs, f.seed, blocksDir)
 	if err := os.RemoveAll(blocksDir); err != nil {
@@ -100,7 +100,7 @@ func demoIngest(ctx context.Context, g *globals, path string, net *chaincfg.Para
 	}
 	defer src.Close()
 	st := src.Stats()
-	fmt.Printf("   block files: %d best-chain blocks, %d stale, %d orphans\n", st.Blocks, st.Stale, st.Orphans)
+	fmt.Fprintf(g.out, "   block files: %d best-chain blocks, %d stale, %d orphans\n", st.Blocks, st.Stale, st.Orphans)
 	return ingestBTC(ctx, g, src, netName, &ingestBTCFlags{batchMB: 64, cache: 2_000_000, poll: time.Second})
 }
 
@@ -159,8 +159,8 @@ func demoLookups(ctx context.Context, g *globals, network, txid string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Println()
-	printTx(os.Stdout, tx)
+	fmt.Fprintln(g.out)
+	printTx(g.out, tx)
 	addr := ""
 	for _, o := range tx.Outputs {
 		if o.Address != "" && !strings.Contains(o.Address, ",") {
@@ -177,8 +177,8 @@ func demoLookups(ctx context.Context, g *globals, network, txid string) error {
 		if err != nil {
 			return err
 		}
-		fmt.Println()
-		printAddress(os.Stdout, s, txs, next)
+		fmt.Fprintln(g.out)
+		printAddress(g.out, s, txs, next)
 	}
 	b, err := q.Block(ctx, fmt.Sprint(tx.Height))
 	if err != nil {
@@ -191,8 +191,8 @@ func demoLookups(ctx context.Context, g *globals, network, txid string) error {
 	if len(ids) > 5 {
 		ids = ids[:5]
 	}
-	fmt.Println()
-	printBlock(os.Stdout, b, ids)
-	fmt.Println()
+	fmt.Fprintln(g.out)
+	printBlock(g.out, b, ids)
+	fmt.Fprintln(g.out)
 	return nil
 }

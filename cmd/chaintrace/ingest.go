@@ -159,6 +159,6 @@ func ingestBTC(ctx context.Context, g *globals, src ingest.BlockSource, netName 
 	}
 	g.log.Info("ingest done", "tip_height", st.Height, "tip_hash", st.TipHash.String(), "blocks", st.Blocks, "txs", st.Txs,
 		"unwound", st.Unwound, "elapsed", st.Elapsed.Round(time.Millisecond).String(), "tx_per_s", int64(rate), "store_bytes", db.DiskUsage())
-	fmt.Printf("ingested %d blocks (%d transactions) into %s; tip %d %s\n", st.Blocks, st.Txs, db.Dir(), st.Height, st.TipHash)
+	fmt.Fprintf(g.out, "ingested %d blocks (%d transactions) into %s; tip %d %s\n", st.Blocks, st.Txs, db.Dir(), st.Height, st.TipHash)
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -23,6 +24,7 @@ type globals struct {
 	logFormat string
 	logLevel  string
 	log       *slog.Logger
+	out       io.Writer // the command's stdout (tests capture it)
 }
 
 func main() {
@@ -53,6 +55,7 @@ the look-ups, all offline.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
+			g.out = cmd.OutOrStdout()
 			return g.setup()
 		},
 	}

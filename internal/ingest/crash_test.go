@@ -17,7 +17,10 @@ import (
 
 // crashChildEnv tells a re-executed test binary to act as the ingest child
 // of TestIngestSurvivesSIGKILL.
-const crashChildEnv = "CHAINTRACE_CRASH_CHILD_STORE"
+const (
+	crashChildEnv = "CHAINTRACE_CRASH_CHILD_STORE"
+	crashModeEnv  = "CHAINTRACE_CRASH_CHILD_MODE"
+)
 
 // TestCrashChild is the child process: it ingests into the store named by
 // the environment and exits. It does nothing in a normal test run.
@@ -26,7 +29,14 @@ func TestCrashChild(t *testing.T) {
 	if dir == "" {
 		t.Skip("only runs as the child of TestIngestSurvivesSIGKILL")
 	}
-	db, err := store.Open(context.Background(), dir, store.ChainMeta{Chain: "btc", Network: "mainnet"}, store.Options{Bulk: true})
+	// Bulk mode runs without a WAL and depends on whole-batch flushes; a
+	// small memtable makes flushes happen mid-run. WAL mode depends on
+	// the log.
+	opts := store.Options{Bulk: true, MemTableBytes: 1 << 20}
+	if os.Getenv(crashModeEnv) == "wal" {
+		opts = store.Options{}
+	}
+	db, err := store.Open(context.Background(), dir, store.ChainMeta{Chain: "btc", Network: "mainnet"}, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,12 +53,17 @@ func TestIngestSurvivesSIGKILL(t *testing.T) {
 		t.Skip("spawns child processes")
 	}
 	mainnetBlk(t) // skip early when the data is absent
+	for _, mode := range []string{"bulk", "wal"} {
+		t.Run(mode, func(t *testing.T) { testSIGKILL(t, mode) })
+	}
+}
 
+func testSIGKILL(t *testing.T, mode string) {
 	// The reference: one uninterrupted child run, which also tells how
 	// long a run takes here (the race detector slows it several times).
 	refDir := t.TempDir()
 	began := time.Now()
-	if out, err := runChild(refDir, nil); err != nil {
+	if out, err := runChild(refDir, mode, nil); err != nil {
 		t.Fatalf("uninterrupted child: %v\n%s", err, out)
 	}
 	full := time.Since(began)
@@ -68,7 +83,7 @@ func TestIngestSurvivesSIGKILL(t *testing.T) {
 			// land during open, mid-batch and mid-commit.
 			kill = time.After(time.Duration(rng.Int63n(int64(full) * 7 / 10)))
 		}
-		out, err := runChild(dir, kill)
+		out, err := runChild(dir, mode, kill)
 		if errors.Is(err, errKilled) {
 			kills++
 			heights = append(heights, progressOf(t, dir))
@@ -92,9 +107,9 @@ func TestIngestSurvivesSIGKILL(t *testing.T) {
 var errKilled = errors.New("killed")
 
 // runChild runs TestCrashChild on dir, sending SIGKILL when kill fires.
-func runChild(dir string, kill <-chan time.Time) (string, error) {
+func runChild(dir, mode string, kill <-chan time.Time) (string, error) {
 	cmd := exec.Command(os.Args[0], "-test.run=^TestCrashChild$", "-test.count=1")
-	cmd.Env = append(os.Environ(), crashChildEnv+"="+dir)
+	cmd.Env = append(os.Environ(), crashChildEnv+"="+dir, crashModeEnv+"="+mode)
 	out := &limitedBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {

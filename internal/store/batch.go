@@ -49,7 +49,7 @@ func (b *pebbleBatch) Commit(ctx context.Context, sync bool) error {
 		return fmt.Errorf("store: commit of a closed or committed batch")
 	}
 	opt := pebble.NoSync
-	if sync {
+	if sync && !b.db.noWAL {
 		opt = pebble.Sync
 	}
 	pb := b.db.pdb.NewBatchWithSize(b.buf.size())
@@ -60,6 +60,11 @@ func (b *pebbleBatch) Commit(ctx context.Context, sync bool) error {
 	}
 	if err := pb.Commit(opt); err != nil {
 		return fmt.Errorf("store: commit: %w", err)
+	}
+	if sync && b.db.noWAL {
+		if err := b.db.pdb.Flush(); err != nil {
+			return fmt.Errorf("store: flush: %w", err)
+		}
 	}
 	b.buf.reset()
 	return nil

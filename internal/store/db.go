@@ -39,7 +39,10 @@ type Options struct {
 	Bulk bool
 	// ReadOnly opens the store without taking the write path.
 	ReadOnly bool
-	Logger   *slog.Logger
+	// MemTableBytes overrides the memtable size (tests use a small one to
+	// force flushes).
+	MemTableBytes uint64
+	Logger        *slog.Logger
 }
 
 // DB is an open store.
@@ -47,6 +50,8 @@ type DB struct {
 	pdb  *pebble.DB
 	meta ChainMeta
 	dir  string
+	// noWAL is set in bulk mode, where durability comes from flushes.
+	noWAL bool
 	// spare keeps one batch buffer for the next batch: ingest commits
 	// large batches one after another, and regrowing a buffer of tens of
 	// megabytes each time costs more than keeping one.
@@ -77,9 +82,17 @@ func Open(ctx context.Context, dir string, meta ChainMeta, opts Options) (*DB, e
 	if opts.Bulk {
 		po.MemTableSize = 128 << 20
 		po.MemTableStopWritesThreshold = 4
-		po.L0CompactionThreshold = 8
-		po.L0StopWritesThreshold = 48
+		po.L0CompactionThreshold = 16
+		po.L0StopWritesThreshold = 64
 		po.CompactionConcurrencyRange = func() (int, int) { return 1, 2 }
+		// No WAL: every batch lands whole in one memtable, memtables are
+		// flushed in order, and a batch carries its own stage progress, so
+		// after a kill the store holds an exact prefix of the committed
+		// batches and ingest redoes the rest. A sync commit flushes.
+		po.DisableWAL = true
+	}
+	if opts.MemTableBytes > 0 {
+		po.MemTableSize = opts.MemTableBytes
 	}
 	po.Levels[0].FilterPolicy = bloom.FilterPolicy(10)
 	po.EnsureDefaults()
@@ -87,7 +100,7 @@ func Open(ctx context.Context, dir string, meta ChainMeta, opts Options) (*DB, e
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", dir, err)
 	}
-	db := &DB{pdb: pdb, dir: dir}
+	db := &DB{pdb: pdb, dir: dir, noWAL: po.DisableWAL && !opts.ReadOnly}
 	if err := db.checkMeta(meta, opts.ReadOnly); err != nil {
 		_ = pdb.Close()
 		return nil, err
@@ -105,7 +118,10 @@ func (db *DB) checkMeta(want ChainMeta, readOnly bool) error {
 			return fmt.Errorf("store: %s is empty and no chain was given", db.dir)
 		}
 		b, _ := json.Marshal(want)
-		if err := db.pdb.Set(keyMeta("chain"), b, pebble.Sync); err != nil {
+		w := db.NewBatch()
+		defer w.Close()
+		w.(*pebbleBatch).set(keyMeta("chain"), b)
+		if err := w.Commit(context.Background(), true); err != nil {
 			return fmt.Errorf("store: write chain meta: %w", err)
 		}
 		db.meta = want

@@ -408,24 +408,47 @@ func varIntLen(n uint64) int {
 	return 9
 }
 
-// apply runs the stages over prepared blocks in height order and commits
-// whenever the batch grows past BatchBytes, and at the end.
+// apply runs the stages over prepared blocks in height order. When the
+// batch grows past BatchBytes it is committed in the background while the
+// next batch fills, at most one commit in flight: the caches still hold
+// everything the committing batch wrote, and they rotate (dropping older
+// entries) only once every earlier batch has committed, so no look-up ever
+// needs data that is neither cached nor committed.
 func (in *BTC) apply(ctx context.Context, from uint64, prepCh <-chan *prepBlock, free chan<- *prepBlock) error {
 	w := in.db.NewBatch()
 	defer func() { w.Close() }()
+	var inflight chan error
+	wait := func() error {
+		if inflight == nil {
+			return nil
+		}
+		err := <-inflight
+		inflight = nil
+		return err
+	}
+	defer func() { _ = wait() }()
 	next := from
 	pending := 0
 	commit := func(sync bool) error {
+		if err := wait(); err != nil {
+			return err
+		}
 		if pending == 0 {
 			return nil
 		}
-		if err := w.Commit(ctx, sync); err != nil {
-			return err
-		}
-		w.Close()
+		in.st.caches.rotate()
+		full := w
 		w = in.db.NewBatch()
 		pending = 0
-		in.st.caches.rotate()
+		if sync {
+			defer full.Close()
+			return full.Commit(ctx, true)
+		}
+		inflight = make(chan error, 1)
+		go func() {
+			defer full.Close()
+			inflight <- full.Commit(ctx, false)
+		}()
 		return nil
 	}
 	for pb := range prepCh {

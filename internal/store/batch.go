@@ -28,9 +28,12 @@ type pebbleBatch struct {
 
 // NewBatch starts an empty batch.
 func (db *DB) NewBatch() Batch {
+	var sb *sortBuf
 	db.spareMu.Lock()
-	sb := db.spare
-	db.spare = nil
+	if n := len(db.spare); n > 0 {
+		sb = db.spare[n-1]
+		db.spare = db.spare[:n-1]
+	}
 	db.spareMu.Unlock()
 	if sb == nil {
 		sb = &sortBuf{}
@@ -77,7 +80,9 @@ func (b *pebbleBatch) Close() {
 	b.done = true
 	b.buf.reset()
 	b.db.spareMu.Lock()
-	b.db.spare = b.buf
+	if len(b.db.spare) < maxSpareBufs {
+		b.db.spare = append(b.db.spare, b.buf)
+	}
 	b.db.spareMu.Unlock()
 	b.buf = nil
 }

@@ -32,6 +32,9 @@ type ChainMeta struct {
 	Network string `json:"network"` // mainnet, testnet3, signet, regtest, simnet
 }
 
+// maxSpareBufs is how many batch buffers a DB keeps for reuse.
+const maxSpareBufs = 2
+
 // Options tune a store. The zero value is a good default for look-ups;
 // ingest sets Bulk.
 type Options struct {
@@ -52,11 +55,12 @@ type DB struct {
 	dir  string
 	// noWAL is set in bulk mode, where durability comes from flushes.
 	noWAL bool
-	// spare keeps one batch buffer for the next batch: ingest commits
-	// large batches one after another, and regrowing a buffer of tens of
-	// megabytes each time costs more than keeping one.
+	// spare keeps batch buffers for the next batches: ingest commits large
+	// batches one after another (one filling while the previous commits),
+	// and regrowing buffers of tens of megabytes each time costs more than
+	// keeping them.
 	spareMu sync.Mutex
-	spare   *sortBuf
+	spare   []*sortBuf
 }
 
 // Open opens (creating if absent and not read-only) the store in dir for

@@ -353,27 +353,42 @@ func (m *merger) retire(k, v []byte) error {
 }
 
 // actors upserts actors, writing only those that differ from the store.
+// An actor already stored is merged with the incoming one rather than
+// replaced, because several sources describe the same actor (a GraphSense
+// ActorPack names the Lazarus Group, chaintrace's own actor file adds its
+// aliases and sub-groups): list fields are unioned and kept sorted, scalar
+// fields take the incoming value when it is set, and Dataset lists every
+// contributing dataset. A source can therefore add to an actor but not take
+// away what another source said.
 func (m *merger) actors(r reader, actors []Actor) error {
 	for i := range actors {
-		v, err := json.Marshal(&actors[i])
-		if err != nil {
-			return fmt.Errorf("labels: encode actor %s: %w", actors[i].ID, err)
-		}
-		m.key = tablePrefix(m.key[:0], prefixActor, actors[i].ID)
+		a := actors[i]
+		m.key = tablePrefix(m.key[:0], prefixActor, a.ID)
 		old, closer, err := r.snap.Get(m.key)
+		var oldBytes []byte
 		switch {
 		case errors.Is(err, pebble.ErrNotFound):
+			a = mergeActor(Actor{}, a)
 		case err != nil:
-			return fmt.Errorf("labels: read actor %s: %w", actors[i].ID, err)
+			return fmt.Errorf("labels: read actor %s: %w", a.ID, err)
 		default:
-			same := bytes.Equal(old, v)
+			oldBytes = bytes.Clone(old)
 			closer.Close()
-			if same {
-				continue
+			var prev Actor
+			if err := json.Unmarshal(oldBytes, &prev); err != nil {
+				return fmt.Errorf("labels: corrupt actor %s: %w", a.ID, err)
 			}
+			a = mergeActor(prev, a)
+		}
+		v, err := json.Marshal(&a)
+		if err != nil {
+			return fmt.Errorf("labels: encode actor %s: %w", a.ID, err)
+		}
+		if oldBytes != nil && bytes.Equal(oldBytes, v) {
+			continue
 		}
 		if err := m.b.Set(m.key, v, nil); err != nil {
-			return fmt.Errorf("labels: write actor %s: %w", actors[i].ID, err)
+			return fmt.Errorf("labels: write actor %s: %w", a.ID, err)
 		}
 	}
 	return nil
@@ -394,4 +409,39 @@ func (r reader) importRecord(name string) (DatasetInfo, bool, error) {
 		return DatasetInfo{}, false, fmt.Errorf("labels: corrupt import record of %s: %w", name, err)
 	}
 	return rec, true, nil
+}
+
+// mergeActor merges the description in into old as Apply's actors step
+// documents.
+func mergeActor(old, in Actor) Actor {
+	out := old
+	out.ID = in.ID
+	pick := func(dst *string, v string) {
+		if v != "" {
+			*dst = v
+		}
+	}
+	pick(&out.Label, in.Label)
+	pick(&out.Parent, in.Parent)
+	pick(&out.URI, in.URI)
+	pick(&out.Context, in.Context)
+	union := func(a, b []string) []string {
+		set := make(map[string]bool, len(a)+len(b))
+		var u []string
+		for _, s := range append(slices.Clone(a), b...) {
+			if s != "" && !set[s] {
+				set[s] = true
+				u = append(u, s)
+			}
+		}
+		slices.Sort(u)
+		return u
+	}
+	out.Aliases = union(old.Aliases, in.Aliases)
+	out.SubGroups = union(old.SubGroups, in.SubGroups)
+	out.Categories = union(old.Categories, in.Categories)
+	out.Jurisdictions = union(old.Jurisdictions, in.Jurisdictions)
+	out.References = union(old.References, in.References)
+	out.Dataset = strings.Join(union(strings.Split(old.Dataset, ","), []string{in.Dataset}), ",")
+	return out
 }

@@ -1,0 +1,230 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"text/tabwriter"
+
+	"github.com/chaintrace/chaintrace/internal/api"
+	"github.com/chaintrace/chaintrace/internal/labels"
+	"github.com/chaintrace/chaintrace/internal/model"
+	"github.com/chaintrace/chaintrace/internal/screen"
+	"github.com/chaintrace/chaintrace/internal/store"
+	"github.com/spf13/cobra"
+)
+
+// screenEnv is what screening needs: the label store and index, the
+// Bitcoin graphs for exposure, and the stores to close afterwards.
+type screenEnv struct {
+	labels   *labels.Store
+	screener *screen.Screener
+	closers  []func() error
+}
+
+func (e *screenEnv) Close() {
+	for _, c := range e.closers {
+		_ = c()
+	}
+}
+
+// openScreenEnv opens the label store and every Bitcoin store under
+// --data (read-only) as exposure graphs.
+func openScreenEnv(ctx context.Context, g *globals, rulesPath string) (*screenEnv, error) {
+	env := &screenEnv{}
+	st, err := openLabels(ctx, g)
+	if err != nil {
+		return nil, err
+	}
+	env.labels = st
+	env.closers = append(env.closers, st.Close)
+	ix, err := st.Index(ctx)
+	if err != nil {
+		env.Close()
+		return nil, err
+	}
+	graphs := map[string]screen.Graph{}
+	dirs, _ := filepath.Glob(filepath.Join(g.dataDir, "btc-*"))
+	for _, dir := range dirs {
+		db, err := store.Open(ctx, dir, store.ChainMeta{}, store.Options{ReadOnly: true})
+		if err != nil {
+			g.log.Warn("Bitcoin store not usable for exposure", "dir", dir, "err", err)
+			continue
+		}
+		env.closers = append(env.closers, db.Close)
+		gr, err := screen.NewBTCGraph(db)
+		if err != nil {
+			g.log.Warn("Bitcoin store not usable for exposure", "dir", dir, "err", err)
+			continue
+		}
+		graphs[gr.Chain()] = gr
+	}
+	rules := screen.DefaultRules()
+	if rulesPath != "" {
+		if rules, err = screen.LoadRules(rulesPath); err != nil {
+			env.Close()
+			return nil, err
+		}
+	}
+	if env.screener, err = screen.New(ix, graphs, rules); err != nil {
+		env.Close()
+		return nil, err
+	}
+	return env, nil
+}
+
+func newScreenCmd(g *globals) *cobra.Command {
+	var chain, rules string
+	var asJSON, noExposure bool
+	var hops int
+	cmd := &cobra.Command{
+		Use:   "screen ADDRESS...",
+		Short: "Screen addresses: identifications (sanctions, actors, services), exposure and a risk rating",
+		Long: `Screen one or more addresses against the label database (import labels
+first with "chaintrace labels import"). For each address: its direct
+identifications (category, name, actor and root actor, source, dataset,
+confidence, OFAC entity and programmes), its exposure when the chain is
+ingested (counterparties with labels, and value received from labelled
+sources within --hops transactions back, by category, with the haircut
+model), and a risk rating from the rules (--rules FILE, YAML or JSON;
+default rules: sanctioned address SEVERE, hack/ransomware/fraud/mixer HIGH,
+exposure to sanctioned sources >=10% HIGH and >=1% MEDIUM, ...).
+
+An address nobody labelled answers "no identifications", risk LOW.`,
+		Example: `  chaintrace screen --chain eth 0x098B716B8Aaf21512996dC57EB0615e2383E2f96
+  chaintrace screen --chain btc --hops 4 --json 1Q2TWHE3GMdB6BZKafqwxXtWAWgFt5Jvm3`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			env, err := openScreenEnv(ctx, g, rules)
+			if err != nil {
+				return err
+			}
+			defer env.Close()
+			var results []screen.Result
+			for _, a := range args {
+				r, err := env.screener.Screen(ctx, chain, a, screen.Options{Hops: hops, NoExposure: noExposure})
+				if err != nil {
+					return err
+				}
+				results = append(results, r)
+			}
+			if asJSON {
+				if len(results) == 1 {
+					return printJSON(g.out, results[0])
+				}
+				return printJSON(g.out, results)
+			}
+			for _, r := range results {
+				printScreen(g, r)
+			}
+			return nil
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&chain, "chain", "eth", "chain of the addresses (btc, eth, trx, ltc, ...)")
+	fl.StringVar(&rules, "rules", "", "risk rules file (YAML or JSON)")
+	fl.IntVar(&hops, "hops", screen.DefaultHops, "transactions back for indirect exposure")
+	fl.BoolVar(&noExposure, "no-exposure", false, "identifications only")
+	fl.BoolVar(&asJSON, "json", false, "print JSON")
+	return cmd
+}
+
+func printScreen(g *globals, r screen.Result) {
+	w := g.out
+	fmt.Fprintf(w, "%s %s: risk %s", r.Chain, r.Address, r.Risk.Level)
+	if r.Risk.Rule != "" {
+		fmt.Fprintf(w, " (rule %s: %s)", r.Risk.Rule, r.Risk.Reason)
+	}
+	fmt.Fprintln(w)
+	if len(r.Identifications) == 0 {
+		fmt.Fprintln(w, "  no identifications")
+	}
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	for _, id := range r.Identifications {
+		actor := "-"
+		if id.Actor.ID != "" {
+			actor = id.Actor.ID
+			if id.Actor.Root != "" && id.Actor.Root != id.Actor.ID {
+				actor += " (part of " + id.Actor.Root + ")"
+			}
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s (%d)\t%s\n", id.Name, orDash(id.Category), orDash(id.Abuse), actor, id.Confidence, id.ConfidenceLevel, id.Dataset)
+	}
+	tw.Flush()
+	if e := r.Exposure; e != nil {
+		fmt.Fprintf(w, "  exposure over %d transactions, %d hops: received %s, sent %s\n", e.Txs, e.Hops, model.FormatSats(e.Received), model.FormatSats(e.Sent))
+		for _, in := range e.Indirect {
+			fmt.Fprintf(w, "    %-16s %s (%.2f%% of received)\n", in.Category, model.FormatSats(in.Value), in.Share*100)
+		}
+		if e.Truncated {
+			fmt.Fprintln(w, "    (history truncated: raise the transaction budget)")
+		}
+	}
+	for _, n := range r.Notes {
+		fmt.Fprintf(w, "  note: %s\n", n)
+	}
+}
+
+func newServeCmd(g *globals) *cobra.Command {
+	var addr, rules string
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Serve the REST API (screening, labels, actors, metrics)",
+		Long: `Serve chaintrace's REST API from the stores in --data:
+
+  GET  /api/v1/screen/{chain}/{address}?hops=N&exposure=false
+  POST /api/v1/screen            {"addresses":[{"chain":"eth","address":"0x..."}]}
+  GET  /api/v1/labels/{chain}/{address}
+  GET  /api/v1/actors/{id}
+  GET  /healthz, GET /metrics (Prometheus)
+
+Errors are RFC 9457 problem details; every response carries X-Request-Id.
+SIGHUP reloads the label index after an import; SIGINT/SIGTERM shut down
+gracefully.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			env, err := openScreenEnv(ctx, g, rules)
+			if err != nil {
+				return err
+			}
+			defer env.Close()
+			srv := api.NewServer(api.Config{Screener: env.screener, Labels: env.labels, Logger: g.log, Version: "dev"})
+			go reloadOnHUP(ctx, g, srv, env.labels)
+			g.log.Info("serving", "addr", addr, "labelled_addresses", env.screener.Index().Len())
+			err = srv.Run(ctx, addr)
+			if errors.Is(err, context.Canceled) {
+				return nil
+			}
+			return err
+		},
+	}
+	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "listen address HOST:PORT")
+	cmd.Flags().StringVar(&rules, "rules", "", "risk rules file (YAML or JSON)")
+	return cmd
+}
+
+// reloadOnHUP rebuilds the label index on SIGHUP, so a label import
+// reaches a running server without a restart.
+func reloadOnHUP(ctx context.Context, g *globals, srv *api.Server, st *labels.Store) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-hup:
+			if err := srv.Reload(ctx, st); err != nil {
+				g.log.Error("label index reload failed", "err", err)
+				continue
+			}
+			g.log.Info("label index reloaded", "labelled_addresses", srv.Screener().Index().Len())
+		}
+	}
+}

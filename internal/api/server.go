@@ -1,0 +1,226 @@
+// Package api is chaintrace's HTTP interface (chaintrace serve): address
+// screening one at a time and in batches, label and actor look-ups,
+// health and Prometheus metrics. It uses net/http's ServeMux patterns and
+// nothing else: every error is an RFC 9457 problem details document,
+// every response carries an X-Request-Id (the client's, when it sends a
+// sane one), every request is logged through slog and counted in the
+// metrics, and a panicking handler costs one 500 response, not the
+// process.
+//
+// Routes:
+//
+//	GET  /api/v1/screen/{chain}/{address}  screen.Result; ?hops=1..10, ?exposure=false
+//	POST /api/v1/screen                    batch: {"addresses":[{"chain":..,"address":..}]}
+//	GET  /api/v1/labels/{chain}/{address}  every label, retired ones included
+//	GET  /api/v1/actors/{id}               an actor and its root
+//	GET  /healthz                          liveness and index size
+//	GET  /metrics                          Prometheus exposition
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/chaintrace/chaintrace/internal/labels"
+	"github.com/chaintrace/chaintrace/internal/screen"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Defaults for zero Config fields.
+const (
+	DefaultMaxBatch          = 1000
+	DefaultMaxBodyBytes      = 1 << 20
+	DefaultRequestTimeout    = 30 * time.Second
+	DefaultShutdownTimeout   = 10 * time.Second
+	DefaultReadHeaderTimeout = 5 * time.Second
+	DefaultReadTimeout       = 30 * time.Second
+	DefaultWriteTimeout      = 60 * time.Second
+	DefaultIdleTimeout       = 120 * time.Second
+)
+
+// LabelReader reads every label of an address, retired ones included;
+// *labels.Store implements it.
+type LabelReader interface {
+	// Labels returns the labels on a normalised address.
+	Labels(ctx context.Context, chain, address string) ([]labels.Label, error)
+}
+
+// IndexSource builds a fresh label index; *labels.Store implements it.
+type IndexSource interface {
+	// Index builds an index of the current active labels and actors.
+	Index(ctx context.Context) (*labels.Index, error)
+}
+
+// The label store is the intended LabelReader and IndexSource.
+var (
+	_ LabelReader = (*labels.Store)(nil)
+	_ IndexSource = (*labels.Store)(nil)
+)
+
+// Config configures a Server. Only Screener matters for a useful server;
+// zero fields take the defaults above.
+type Config struct {
+	// Screener answers screens and holds the label index; nil means an
+	// empty index with screen.DefaultRules and no graphs.
+	Screener *screen.Screener
+	// Labels serves /api/v1/labels with retired labels; nil answers from
+	// the index, active labels only.
+	Labels LabelReader
+	// Logger receives the access log and errors; nil means slog.Default().
+	Logger *slog.Logger
+	// Registry receives the metrics and is what /metrics serves; nil means
+	// a registry of the server's own, with Go and process metrics added.
+	Registry *prometheus.Registry
+	// MaxBatch is the most addresses one batch may hold.
+	MaxBatch int
+	// MaxBodyBytes caps request bodies.
+	MaxBodyBytes int64
+	// RequestTimeout bounds the screening work of one request.
+	RequestTimeout time.Duration
+	// ShutdownTimeout bounds how long Run waits for requests in flight.
+	ShutdownTimeout time.Duration
+	// The http.Server timeouts.
+	ReadHeaderTimeout, ReadTimeout, WriteTimeout, IdleTimeout time.Duration
+	// Version is reported by /healthz.
+	Version string
+}
+
+// Server is the HTTP API. Its handler is safe for concurrent use.
+type Server struct {
+	cfg      Config
+	screener *screen.Screener
+	labels   LabelReader
+	log      *slog.Logger
+	reg      *prometheus.Registry
+	metrics  *metrics
+	mux      *http.ServeMux
+	ids      *idGen
+}
+
+// NewServer returns a server for cfg.
+func NewServer(cfg Config) *Server {
+	if cfg.MaxBatch <= 0 {
+		cfg.MaxBatch = DefaultMaxBatch
+	}
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	setDur := func(d *time.Duration, def time.Duration) {
+		if *d <= 0 {
+			*d = def
+		}
+	}
+	setDur(&cfg.RequestTimeout, DefaultRequestTimeout)
+	setDur(&cfg.ShutdownTimeout, DefaultShutdownTimeout)
+	setDur(&cfg.ReadHeaderTimeout, DefaultReadHeaderTimeout)
+	setDur(&cfg.ReadTimeout, DefaultReadTimeout)
+	setDur(&cfg.WriteTimeout, DefaultWriteTimeout)
+	setDur(&cfg.IdleTimeout, DefaultIdleTimeout)
+	s := &Server{cfg: cfg, screener: cfg.Screener, labels: cfg.Labels, log: cfg.Logger, reg: cfg.Registry, ids: newIDGen()}
+	if s.screener == nil {
+		var err error
+		if s.screener, err = screen.New(nil, nil, screen.DefaultRules()); err != nil {
+			panic("api: default rules are invalid: " + err.Error())
+		}
+	}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	own := s.reg == nil
+	if own {
+		s.reg = prometheus.NewRegistry()
+	}
+	s.metrics = newMetrics(s.reg, own, s)
+	s.routes()
+	return s
+}
+
+func (s *Server) routes() {
+	m := http.NewServeMux()
+	m.HandleFunc("GET /api/v1/screen/{chain}/{address}", s.handleScreen)
+	m.HandleFunc("POST /api/v1/screen", s.handleBatch)
+	m.HandleFunc("GET /api/v1/labels/{chain}/{address}", s.handleLabels)
+	m.HandleFunc("GET /api/v1/actors/{id}", s.handleActor)
+	m.HandleFunc("GET /healthz", s.handleHealth)
+	m.Handle("GET /metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelError)}))
+	s.mux = m
+}
+
+// Handler returns the server's HTTP handler, for mounting or for tests.
+func (s *Server) Handler() http.Handler { return s }
+
+// Screener returns the screener the server uses.
+func (s *Server) Screener() *screen.Screener { return s.screener }
+
+// SetIndex swaps the label index; requests in flight finish with the old
+// one.
+func (s *Server) SetIndex(ix *labels.Index) { s.screener.SetIndex(ix) }
+
+// Reload builds a fresh index from src (a label store after an import)
+// and swaps it in. On error the current index stays.
+func (s *Server) Reload(ctx context.Context, src IndexSource) error {
+	start := time.Now()
+	ix, err := src.Index(ctx)
+	if err != nil {
+		return fmt.Errorf("api: reloading labels: %w", err)
+	}
+	s.SetIndex(ix)
+	s.log.LogAttrs(ctx, slog.LevelInfo, "label index reloaded",
+		slog.Int("labels", ix.Labels()), slog.Int("addresses", ix.Len()), slog.Duration("took", time.Since(start)))
+	return nil
+}
+
+// Run listens on addr and serves until ctx is cancelled, then shuts down
+// gracefully: it stops accepting, lets requests in flight finish within
+// Config.ShutdownTimeout, and returns nil. It returns early with an error
+// if listening or serving fails.
+func (s *Server) Run(ctx context.Context, addr string) error {
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", addr)
+	if err != nil {
+		return fmt.Errorf("api: %w", err)
+	}
+	return s.Serve(ctx, ln)
+}
+
+// Serve is Run on a listener the caller opened; it closes ln.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{
+		Handler:           s,
+		ReadHeaderTimeout: s.cfg.ReadHeaderTimeout,
+		ReadTimeout:       s.cfg.ReadTimeout,
+		WriteTimeout:      s.cfg.WriteTimeout,
+		IdleTimeout:       s.cfg.IdleTimeout,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+		// Requests keep ctx's values but not its cancellation, so that
+		// shutting down lets them finish.
+		BaseContext: func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	s.log.LogAttrs(ctx, slog.LevelInfo, "api listening", slog.String("addr", ln.Addr().String()))
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("api: %w", err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+	defer cancel()
+	err := srv.Shutdown(sctx)
+	if serr := <-errc; serr != nil && !errors.Is(serr, http.ErrServerClosed) && err == nil {
+		err = serr
+	}
+	if err != nil {
+		_ = srv.Close()
+		return fmt.Errorf("api: shutdown: %w", err)
+	}
+	s.log.LogAttrs(ctx, slog.LevelInfo, "api stopped")
+	return nil
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -132,5 +133,84 @@ func TestCLIHelp(t *testing.T) {
 	}
 	if _, err := run(t, "--data", t.TempDir(), "ingest", "btc"); err == nil || !strings.Contains(err.Error(), "--blocks or --rpc") {
 		t.Fatalf("ingest without a source: %v", err)
+	}
+}
+
+// sharedLabels returns ../shared/data/labels or skips.
+func sharedLabels(t *testing.T) string {
+	t.Helper()
+	dir, err := filepath.Abs(filepath.Join("..", "..", "..", "shared", "data", "labels"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(dir); err != nil {
+		t.Skipf("shared label data absent (%v): these tests need ../shared/data/labels", err)
+	}
+	return dir
+}
+
+// TestCLILabelsAndScreen imports the real OFAC lists and chaintrace's actor
+// file, re-imports them (nothing changes), and screens the Ronin bridge
+// exploiter, an unlabelled address and an invalid one.
+func TestCLILabelsAndScreen(t *testing.T) {
+	src := sharedLabels(t)
+	data := t.TempDir()
+	for _, p := range []string{"builtin:actors", filepath.Join(src, "ofac")} {
+		if _, err := run(t, "--data", data, "--log-level", "warn", "labels", "import", p); err != nil {
+			t.Fatalf("import %s: %v", p, err)
+		}
+	}
+	out, err := run(t, "--data", data, "labels", "import", "--json", filepath.Join(src, "ofac"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var imp struct {
+		Total struct{ Added, Updated, Unchanged, Retired int } `json:"total"`
+	}
+	if err := json.Unmarshal([]byte(out), &imp); err != nil {
+		t.Fatal(err)
+	}
+	if imp.Total.Added != 0 || imp.Total.Updated != 0 || imp.Total.Retired != 0 || imp.Total.Unchanged == 0 {
+		t.Fatalf("re-import was not a no-op: %+v", imp.Total)
+	}
+
+	out, err = run(t, "--data", data, "screen", "--json", "--chain", "eth", "0x098b716b8aaf21512996dc57eb0615e2383e2f96")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res struct {
+		Address         string `json:"address"`
+		Identifications []struct {
+			Abuse string `json:"abuse"`
+			Actor struct {
+				ID   string `json:"id"`
+				Root string `json:"root"`
+			} `json:"actor"`
+			Dataset string `json:"dataset"`
+		} `json:"identifications"`
+		Risk struct {
+			Level string `json:"level"`
+		} `json:"risk"`
+	}
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatal(err)
+	}
+	datasets := map[string]bool{}
+	for _, id := range res.Identifications {
+		if id.Abuse == "sanction" && id.Actor.ID == "lazarusgroup" {
+			datasets[id.Dataset] = true
+		}
+	}
+	if res.Address != "0x098B716B8Aaf21512996dC57EB0615e2383E2f96" || res.Risk.Level != "SEVERE" || len(datasets) < 3 {
+		t.Fatalf("Ronin exploiter: risk %s, Lazarus sanction identifications from %v\n%s", res.Risk.Level, datasets, out)
+	}
+
+	out, err = run(t, "--data", data, "screen", "--json", "--chain", "btc", "1Q2TWHE3GMdB6BZKafqwxXtWAWgFt5Jvm3")
+	if err != nil || !strings.Contains(out, `"level": "LOW"`) || !strings.Contains(out, `"identifications": []`) {
+		t.Fatalf("unlabelled address: %v\n%s", err, out)
+	}
+	if _, err := run(t, "--data", data, "screen", "--chain", "eth", "0x098b716b8aaf21512996dc57eb0615e2383e2f9"); err == nil ||
+		!strings.Contains(err.Error(), "0x098b716b8aaf21512996dc57eb0615e2383e2f9") {
+		t.Fatalf("invalid address: %v", err)
 	}
 }

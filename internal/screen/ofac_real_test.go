@@ -109,4 +109,3 @@ func readList(t *testing.T, path string) []string {
 	}
 	return out
 }
-

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/chaintrace/chaintrace/internal/addrs"
 	"github.com/chaintrace/chaintrace/internal/labels"
 )
 
@@ -141,7 +142,7 @@ func (m *csvMapping) read(ctx context.Context, file string) (labels.Dataset, err
 		return labels.Dataset{}, fmt.Errorf("importers: %w", err)
 	}
 	defer f.Close()
-	r := csv.NewReader(bufio.NewReaderSize(f, 64<<10))
+	r := csv.NewReader(skipBOM(bufio.NewReaderSize(f, 64<<10)))
 	r.Comma = m.comma
 	r.FieldsPerRecord = -1
 	b := newBuilder("csv:"+filepath.Base(file), "csv", file)
@@ -277,9 +278,13 @@ func (m *csvMapping) addRow(b *builder, file string, line int, cols map[string]c
 		l.IsClusterDefiner = v
 	}
 	var err error
-	switch chain, currency := strings.ToLower(get("chain")), get("currency"); {
+	switch chain, currency := get("chain"), get("currency"); {
 	case chain != "":
-		l.Chain = chain
+		// Chain ids and their common names ("ethereum") are both taken.
+		if id, ok := addrs.ChainOf(chain); ok {
+			chain = id
+		}
+		l.Chain = strings.ToLower(chain)
 	case currency != "":
 		l.Chain, err = chainFor(currency, target)
 	default:

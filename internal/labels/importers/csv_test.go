@@ -8,7 +8,7 @@ import (
 
 // TestCSVByIndex maps columns by index with constants.
 func TestCSVByIndex(t *testing.T) {
-	imp, err := NewCSV("address=0,label=1,chain=eth,category=exchange,confidence=service_data")
+	imp, err := NewCSV("address=0,label=1,chain=Ethereum,category=exchange,confidence=service_data")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -301,21 +301,17 @@ func (treeImporter) Import(ctx context.Context, path string) ([]labels.Dataset, 
 	}
 	// A job is one importFiles call: one per file, except for the 0xB10C
 	// lists, whose files form one dataset.
-	type job struct {
-		format format
-		files  []string
-	}
-	var jobs []job
+	var jobs []group
 	var late []string
 	for _, g := range groups {
 		switch g.format.(type) {
 		case thomasgreggImporter:
 			late = g.files
 		case b10cImporter:
-			jobs = append(jobs, job{g.format, g.files})
+			jobs = append(jobs, g)
 		default:
 			for _, f := range g.files {
-				jobs = append(jobs, job{g.format, []string{f}})
+				jobs = append(jobs, group{g.format, []string{f}})
 			}
 		}
 	}

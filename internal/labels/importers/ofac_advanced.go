@@ -163,7 +163,7 @@ func readSDNAdvanced(ctx context.Context, file string) (labels.Dataset, error) {
 		return labels.Dataset{}, fmt.Errorf("importers: %w", err)
 	}
 	defer f.Close()
-	dec := xml.NewDecoder(bufio.NewReaderSize(f, 64<<10))
+	dec := xml.NewDecoder(skipBOM(bufio.NewReaderSize(f, 64<<10)))
 	var (
 		tables    *advTables
 		issued    time.Time
@@ -218,8 +218,10 @@ func readSDNAdvanced(ctx context.Context, file string) (labels.Dataset, error) {
 				}
 				var p advParty
 				if err = dec.DecodeElement(&p, &t); err == nil {
-					var found []advAddress
-					found, err = partyAddresses(file, line, tables, &p)
+					found, perr := partyAddresses(file, line, tables, &p)
+					if perr != nil {
+						return labels.Dataset{}, perr
+					}
 					pending = append(pending, found...)
 				}
 			case "SanctionsEntries":

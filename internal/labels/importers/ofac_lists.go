@@ -57,7 +57,7 @@ func (b10cImporter) importFiles(ctx context.Context, files []string) ([]labels.D
 	for _, f := range files {
 		m := b10cNameRE.FindStringSubmatch(filepath.Base(f))
 		if m == nil {
-			continue
+			return nil, errorf(f, 0, "not a 0xB10C list: its name must be sanctioned_addresses_<ASSET>.txt or .json, the asset giving the chain")
 		}
 		asset := strings.ToUpper(m[1])
 		if m[2] == "txt" {
@@ -116,14 +116,16 @@ func readAddressList(file string) ([]listEntry, error) {
 	if lowerExt(file) != ".json" {
 		sc := bufio.NewScanner(bytes.NewReader(data))
 		sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
-		for n := 1; sc.Scan(); n++ {
+		n := 0
+		for sc.Scan() {
+			n++
 			s := strings.TrimSpace(sc.Text())
 			if s != "" && !strings.HasPrefix(s, "#") {
 				out = append(out, listEntry{n, s})
 			}
 		}
 		if err := sc.Err(); err != nil {
-			return nil, errorf(file, len(out)+1, "%v", err)
+			return nil, errorf(file, n+1, "%v", err)
 		}
 		return out, nil
 	}
@@ -165,7 +167,7 @@ func (u ultrasoundImporter) Import(ctx context.Context, path string) ([]labels.D
 }
 
 func (ultrasoundImporter) sniff(_ string, head []byte) bool {
-	first, _, _ := bytes.Cut(head, []byte("\n"))
+	first, _, _ := bytes.Cut(bytes.TrimPrefix(head, []byte("\ufeff")), []byte("\n"))
 	return strings.EqualFold(strings.TrimSpace(string(first)), "address,name")
 }
 
@@ -175,37 +177,42 @@ func (ultrasoundImporter) importFiles(ctx context.Context, files []string) ([]la
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		f, err := os.Open(file)
+		ds, err := readUltrasound(file)
 		if err != nil {
-			return nil, fmt.Errorf("importers: %w", err)
+			return nil, err
 		}
-		b := newBuilder("ofac-ultrasoundmoney", "ofac-ultrasoundmoney", file)
-		r := csv.NewReader(f)
-		r.FieldsPerRecord = -1
-		for n := 0; ; n++ {
-			rec, err := r.Read()
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			if err != nil {
-				f.Close()
-				return nil, csvError(file, err)
-			}
-			line, _ := r.FieldPos(0)
-			if len(rec) != 2 {
-				f.Close()
-				return nil, errorf(file, line, "row has %d columns, want 2 (address,name)", len(rec))
-			}
-			if n == 0 {
-				continue // the header
-			}
-			name := strings.TrimSpace(rec[1])
-			addSanctioned(b, file, line, "ETH", rec[0], ofacLabel(sdnListURL, name, "", nil))
-		}
-		f.Close()
-		out = append(out, b.dataset())
+		out = append(out, ds)
 	}
 	return out, nil
+}
+
+// readUltrasound reads one address,name file; a row without two columns
+// is an error naming file and line.
+func readUltrasound(file string) (labels.Dataset, error) {
+	f, err := os.Open(file)
+	if err != nil {
+		return labels.Dataset{}, fmt.Errorf("importers: %w", err)
+	}
+	defer f.Close()
+	b := newBuilder("ofac-ultrasoundmoney", "ofac-ultrasoundmoney", file)
+	r := csv.NewReader(skipBOM(bufio.NewReader(f)))
+	r.FieldsPerRecord = -1
+	for n := 0; ; n++ {
+		rec, err := r.Read()
+		if errors.Is(err, io.EOF) {
+			return b.dataset(), nil
+		}
+		if err != nil {
+			return labels.Dataset{}, csvError(file, err)
+		}
+		line, _ := r.FieldPos(0)
+		if len(rec) != 2 {
+			return labels.Dataset{}, errorf(file, line, "row has %d columns, want 2 (address,name)", len(rec))
+		}
+		if n > 0 { // the first row is the header
+			addSanctioned(b, file, line, "ETH", rec[0], ofacLabel(sdnListURL, strings.TrimSpace(rec[1]), "", nil))
+		}
+	}
 }
 
 // thomasgreggImporter reads thomasgregg's sanctioned-addresses.json

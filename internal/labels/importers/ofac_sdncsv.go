@@ -49,7 +49,7 @@ func (s sdnCSVImporter) Import(ctx context.Context, path string) ([]labels.Datas
 }
 
 func (sdnCSVImporter) sniff(_ string, head []byte) bool {
-	r := csv.NewReader(bytes.NewReader(head))
+	r := csv.NewReader(bytes.NewReader(bytes.TrimPrefix(head, []byte("\ufeff"))))
 	r.FieldsPerRecord = -1
 	rec, err := r.Read()
 	if err != nil || len(rec) != sdnCSVColumns {
@@ -79,7 +79,7 @@ func readSDNCSV(ctx context.Context, file string) (labels.Dataset, error) {
 		return labels.Dataset{}, fmt.Errorf("importers: %w", err)
 	}
 	defer f.Close()
-	r := csv.NewReader(bufio.NewReaderSize(f, 64<<10))
+	r := csv.NewReader(skipBOM(bufio.NewReaderSize(f, 64<<10)))
 	r.FieldsPerRecord = -1
 	b := newBuilder("ofac-sdn-csv", "ofac-sdn-csv", file)
 	for n := 0; ; n++ {

@@ -75,7 +75,7 @@ func readSDNXML(ctx context.Context, file string) (labels.Dataset, error) {
 		return labels.Dataset{}, fmt.Errorf("importers: %w", err)
 	}
 	defer f.Close()
-	dec := xml.NewDecoder(bufio.NewReaderSize(f, 64<<10))
+	dec := xml.NewDecoder(skipBOM(bufio.NewReaderSize(f, 64<<10)))
 	b := newBuilder("ofac-sdn", "ofac-sdn-xml", file)
 	var published time.Time
 	depth, seenRoot := 0, false
@@ -194,9 +194,17 @@ func trimAll(list []string) []string {
 	return out
 }
 
+// skipBOM drops a UTF-8 byte-order mark at the start of r.
+func skipBOM(r *bufio.Reader) *bufio.Reader {
+	if b, err := r.Peek(3); err == nil && bytes.Equal(b, []byte("\ufeff")) {
+		_, _ = r.Discard(3)
+	}
+	return r
+}
+
 // xmlRoot returns the local name of the first element in head, or "".
 func xmlRoot(head []byte) string {
-	dec := xml.NewDecoder(bytes.NewReader(head))
+	dec := xml.NewDecoder(bytes.NewReader(bytes.TrimPrefix(head, []byte("\ufeff"))))
 	for {
 		tok, err := dec.RawToken()
 		if err != nil {

@@ -84,6 +84,14 @@ func TestSDNXMLErrors(t *testing.T) {
 		_, err := readSDNXML(context.Background(), p)
 		wantErr(t, err, c.want...)
 	}
+	sdn, err := os.ReadFile(filepath.Join("testdata", "SDN.XML"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bom := writeFile(t, dir, "bom.xml", "\ufeff"+string(sdn))
+	if d, err := (sdnXMLImporter{}).Import(context.Background(), bom); err != nil || len(d) != 1 || len(d[0].Labels) != 3 {
+		t.Errorf("SDN.XML with a byte-order mark: %v", err)
+	}
 	p := writeFile(t, dir, "root.xml", "<?xml version=\"1.0\"?>\n<Other/>\n")
 	_, err = readSDNXML(context.Background(), p)
 	wantErr(t, err, "root.xml:2:", "unexpected root element <Other>")
@@ -205,6 +213,9 @@ func TestSDNAdvancedErrors(t *testing.T) {
 		p := writeFile(t, dir, c.name, c.body)
 		_, err := readSDNAdvanced(context.Background(), p)
 		wantErr(t, err, c.want...)
+		if err != nil && strings.Count(err.Error(), "importers:") != 1 {
+			t.Errorf("%s: prefix repeated in %q", c.name, err)
+		}
 	}
 }
 
@@ -342,6 +353,9 @@ func TestB10CLists(t *testing.T) {
 	if one.Name != "ofac-0xb10c:XBT" || len(one.Labels) != 2 {
 		t.Errorf("single list: %s with %d labels", one.Name, len(one.Labels))
 	}
+	other := writeFile(t, t.TempDir(), "eth.txt", roninExploiter+"\n")
+	_, err = b10cImporter{}.Import(context.Background(), other)
+	wantErr(t, err, "eth.txt:", "not a 0xB10C list")
 	bad := writeFile(t, t.TempDir(), "sanctioned_addresses_ETH.json", "[\n  \"0x19aa5fe80d33a56d56c78e82ea5e50e5d80b4dff\",\n  42\n]\n")
 	_, err = b10cImporter{}.Import(context.Background(), bad)
 	wantErr(t, err, "sanctioned_addresses_ETH.json:3:", "want an address string")

@@ -28,6 +28,9 @@ type tagpackImporter struct{}
 // currency and is checked through it.
 var tagpackMandatory = []string{"label", "source", "currency", "confidence"}
 
+// tagpackText are the text fields of a tag that become label fields.
+var tagpackText = []string{"label", "source", "currency", "confidence", "network", "category", "abuse", "actor"}
+
 // tagpackHeaderOnly are header fields a tag does not inherit.
 var tagpackHeaderOnly = setOf("title", "creator", "description", "owner", "is_public", "tags")
 
@@ -154,16 +157,26 @@ func buildTag(inherited map[string]*yaml.Node, item *yaml.Node) (labels.Label, *
 
 	vals := make(map[string]string)
 	var missing []string
-	for _, k := range append(tagpackMandatory, "network", "category", "abuse", "actor") {
+	for _, k := range tagpackText {
 		s, ok, err := text(get(k))
 		if err != nil {
 			return reject(get(k), target, "field %s %v", k, err)
 		}
 		if ok {
 			vals[k] = s
-		} else if k != "network" && slices.Contains(tagpackMandatory, k) {
+		} else if slices.Contains(tagpackMandatory, k) {
 			missing = append(missing, k)
 		}
+	}
+	// A missing confidence is the one schema violation taken leniently:
+	// published packs omit it (GraphSense's own OFAC pack, 572 sanctioned
+	// addresses), and dropping sanctioned addresses would hurt screening
+	// more than an "unknown" confidence (level 5) that says so in Context.
+	defaulted := false
+	if i := slices.Index(missing, "confidence"); i >= 0 {
+		missing = slices.Delete(missing, i, i+1)
+		vals["confidence"] = "unknown"
+		defaulted = true
 	}
 	if len(missing) > 0 {
 		return reject(nil, target, "missing mandatory field %s", strings.Join(missing, ", "))
@@ -212,6 +225,13 @@ func buildTag(inherited map[string]*yaml.Node, item *yaml.Node) (labels.Label, *
 	}
 	if l.Context, err = jsonText(get("context")); err != nil {
 		return reject(get("context"), target, "context: %v", err)
+	}
+	if defaulted {
+		note := "confidence missing in the source; chaintrace set it to unknown"
+		if l.Context != "" {
+			note = l.Context + "; " + note
+		}
+		l.Context = note
 	}
 
 	// The network says on which chain the address lives (an USDT tag on

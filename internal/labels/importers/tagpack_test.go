@@ -115,14 +115,14 @@ tags:
 `
 	p := writeFile(t, t.TempDir(), "rows.yaml", pack)
 	d := importOne(t, tagpackImporter{}, p)
-	if len(d.Labels) != 1 || d.Labels[0].Label != "good" {
-		t.Fatalf("labels %+v, want only the good one", d.Labels)
+	if len(d.Labels) != 2 || d.Labels[0].Label != "no confidence anywhere" || d.Labels[0].Confidence != "unknown" ||
+		!strings.Contains(d.Labels[0].Context, "confidence missing") || d.Labels[1].Label != "good" {
+		t.Fatalf("labels %+v, want the tag without confidence (defaulted to unknown) and the good one", d.Labels)
 	}
 	want := []struct {
 		line   int
 		reason string
 	}{
-		{6, "missing mandatory field confidence"},
 		{8, "missing mandatory field label"},
 		{13, `addrs: invalid btc address "134r8iHv69xdT6p5qVKTsHrcUEuBVZAYaK"`},
 		{17, "unknown currency ADA"},

@@ -12,8 +12,10 @@ import (
 	"github.com/btcsuite/btcd/chaincfg"
 	"github.com/btcsuite/btcd/wire"
 	"github.com/chaintrace/chaintrace/internal/btc/blkfile"
+	"github.com/chaintrace/chaintrace/internal/model"
 	"github.com/chaintrace/chaintrace/internal/progress"
 	"github.com/chaintrace/chaintrace/internal/query"
+	"github.com/chaintrace/chaintrace/internal/screen"
 	"github.com/chaintrace/chaintrace/internal/sim/btcgen"
 	"github.com/chaintrace/chaintrace/internal/store"
 	"github.com/spf13/cobra"
@@ -75,11 +77,15 @@ func runDemo(ctx context.Context, g *globals, f *demoFlags) error {
 	if err := demoIngest(ctx, g, blocksDir, &chaincfg.RegressionNetParams, "regtest"); err != nil {
 		return err
 	}
-	if err := demoLookups(ctx, g, "regtest", ""); err != nil {
+	demoTx, err := demoLookups(ctx, g, "regtest", "")
+	if err != nil {
+		return err
+	}
+	if err := demoScreening(ctx, g, demoTx); err != nil {
 		return err
 	}
 
-	fmt.Fprintln(out, "== 3. ingesting real Bitcoin mainnet blocks 0-14,131 (from the btcd Go module)")
+	fmt.Fprintln(out, "== 4. ingesting real Bitcoin mainnet blocks 0-14,131 (from the btcd Go module)")
 	dir, err := exec.CommandContext(ctx, "go", "list", "-m", "-f", "{{.Dir}}", "github.com/btcsuite/btcd").Output()
 	blk := filepath.Join(strings.TrimSpace(string(dir)), "blockchain", "testdata", "blk_0_to_14131.dat")
 	if _, serr := os.Stat(blk); err != nil || serr != nil {
@@ -89,8 +95,59 @@ func runDemo(ctx context.Context, g *globals, f *demoFlags) error {
 	if err := demoIngest(ctx, g, blk, &chaincfg.MainNetParams, "mainnet"); err != nil {
 		return err
 	}
-	fmt.Fprintln(out, "== 4. look-ups anyone can check on a block explorer")
-	return demoLookups(ctx, g, "mainnet", "f4184fc596403b9d638783cf57adfe4c75c605f6356fbc91338530e9831e9e16")
+	fmt.Fprintln(out, "== 5. look-ups anyone can check on a block explorer")
+	_, err = demoLookups(ctx, g, "mainnet", "f4184fc596403b9d638783cf57adfe4c75c605f6356fbc91338530e9831e9e16")
+	return err
+}
+
+// demoScreening labels the addresses that funded the demo transaction as
+// sanctioned (a demo dataset, imported through the CSV importer like any
+// user file), then screens one of the transaction's recipients: it has no
+// label of its own but received funds from the labelled senders, which the
+// haircut exposure shows.
+func demoScreening(ctx context.Context, g *globals, tx model.Tx) error {
+	fmt.Fprintln(g.out, "== 3. labels and screening on the synthetic chain")
+	var rows []string
+	seen := map[string]bool{}
+	for _, in := range tx.Inputs {
+		if in.Address != "" && !strings.Contains(in.Address, ",") && !seen[in.Address] {
+			seen[in.Address] = true
+			rows = append(rows, in.Address+",demo sanctioned wallet")
+		}
+	}
+	var target string
+	for _, o := range tx.Outputs {
+		if o.Address != "" && !strings.Contains(o.Address, ",") && !seen[o.Address] {
+			target = o.Address
+			break
+		}
+	}
+	if len(rows) == 0 || target == "" {
+		fmt.Fprintln(g.out, "   skipped: the demo transaction has no plain addresses")
+		return nil
+	}
+	path := filepath.Join(g.dataDir, "demo-labels.csv")
+	if err := os.WriteFile(path, []byte("address,label\n"+strings.Join(rows, "\n")+"\n"), 0o644); err != nil {
+		return err
+	}
+	if err := runLabelsImport(ctx, g, path, "csv", "address=address,label=label,chain=btc-regtest,abuse=sanction,category=user,confidence=forensic,source=chaintrace-demo", false); err != nil {
+		return err
+	}
+	env, err := openScreenEnv(ctx, g, "")
+	if err != nil {
+		return err
+	}
+	defer env.Close()
+	for _, a := range []string{strings.SplitN(rows[0], ",", 2)[0], target} {
+		r, err := env.screener.Screen(ctx, "btc-regtest", a, screen.Options{Hops: 3})
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(g.out)
+		printScreen(g, r)
+	}
+	fmt.Fprintln(g.out)
+	return nil
 }
 
 func demoIngest(ctx context.Context, g *globals, path string, net *chaincfg.Params, netName string) error {
@@ -135,29 +192,29 @@ func pickDemoTx(ctx context.Context, q *query.BTC, tip uint64) (string, error) {
 }
 
 // demoLookups prints a transaction (txid, or one picked near the tip), one
-// of its addresses and its block.
-func demoLookups(ctx context.Context, g *globals, network, txid string) error {
+// of its addresses and its block, and returns the transaction.
+func demoLookups(ctx context.Context, g *globals, network, txid string) (model.Tx, error) {
 	db, err := store.Open(ctx, btcStoreDir(g.dataDir, network), store.ChainMeta{}, store.Options{ReadOnly: true})
 	if err != nil {
-		return err
+		return model.Tx{}, err
 	}
 	defer db.Close()
 	q, err := query.NewBTC(db)
 	if err != nil {
-		return err
+		return model.Tx{}, err
 	}
 	tip, ok, err := q.Tip(ctx)
 	if err != nil || !ok {
-		return fmt.Errorf("demo: empty store: %v", err)
+		return model.Tx{}, fmt.Errorf("demo: empty store: %v", err)
 	}
 	if txid == "" {
 		if txid, err = pickDemoTx(ctx, q, tip.Height); err != nil {
-			return err
+			return model.Tx{}, err
 		}
 	}
 	tx, err := q.Tx(ctx, txid)
 	if err != nil {
-		return err
+		return model.Tx{}, err
 	}
 	fmt.Fprintln(g.out)
 	printTx(g.out, tx)
@@ -171,22 +228,22 @@ func demoLookups(ctx context.Context, g *globals, network, txid string) error {
 	if addr != "" {
 		s, err := q.Address(ctx, addr)
 		if err != nil {
-			return err
+			return model.Tx{}, err
 		}
 		txs, next, err := q.AddressTxs(ctx, addr, 0, 5)
 		if err != nil {
-			return err
+			return model.Tx{}, err
 		}
 		fmt.Fprintln(g.out)
 		printAddress(g.out, s, txs, next)
 	}
 	b, err := q.Block(ctx, fmt.Sprint(tx.Height))
 	if err != nil {
-		return err
+		return model.Tx{}, err
 	}
 	ids, err := q.BlockTxIDs(ctx, b)
 	if err != nil {
-		return err
+		return model.Tx{}, err
 	}
 	if len(ids) > 5 {
 		ids = ids[:5]
@@ -194,5 +251,5 @@ func demoLookups(ctx context.Context, g *globals, network, txid string) error {
 	fmt.Fprintln(g.out)
 	printBlock(g.out, b, ids)
 	fmt.Fprintln(g.out)
-	return nil
+	return tx, nil
 }

@@ -26,7 +26,13 @@ func ParseAmount(s string) (Amount, error) {
 	var a Amount
 	var err error
 	if strings.HasPrefix(s, "0x") || strings.HasPrefix(s, "0X") {
-		err = a.v.SetFromHex(s)
+		// Leading zeros are common in fixed-width data (32-byte log
+		// words); the strict JSON-RPC quantity parser refuses them.
+		digits := strings.TrimLeft(s[2:], "0")
+		if digits == "" && len(s) > 2 {
+			digits = "0"
+		}
+		err = a.v.SetFromHex("0x" + digits)
 	} else {
 		err = a.v.SetFromDecimal(s)
 	}

@@ -115,11 +115,12 @@ func btcReason(s string, err error) error {
 // parseSegwit checks a segwit address with btc.ParseAddress and returns it
 // in lower case.
 func (f *family) parseSegwit(s string) (string, error) {
-	k, err := btc.ParseAddress(s, f.params)
-	if err != nil {
+	if _, err := btc.ParseAddress(s, f.params); err != nil {
 		return "", btcReason(s, err)
 	}
-	return k.Encode(f.params), nil
+	// A valid bech32 string is canonical up to case: re-encoding would
+	// only spend time to produce its lower-case form.
+	return strings.ToLower(s), nil
 }
 
 // normalize validates an address of a Bitcoin-derived chain other than
@@ -151,10 +152,11 @@ func btcNormalizer(f *family) func(string) (string, error) {
 		if segwit && hrp != f.params.Bech32HRPSegwit {
 			return "", f.wrongHRP(hrp)
 		}
-		k, err := btc.ParseAddress(s, f.params)
+		_, err := btc.ParseAddress(s, f.params)
 		switch {
 		case err == nil && segwit:
-			return k.Encode(f.params), nil
+			// A valid bech32 string is canonical up to case.
+			return strings.ToLower(s), nil
 		case err == nil:
 			// Base58 is a one-to-one encoding: s is already canonical.
 			return s, nil

@@ -35,8 +35,13 @@ func (c *Client) Blocks(ctx context.Context, from, to uint64, fn func(*eth.RawBl
 	if to < from {
 		return fmt.Errorf("ethrpc: Blocks range %d..%d is empty (to below from)", from, to)
 	}
-	if err := c.decideTraces(ctx, from); err != nil {
-		return err
+	// The probe needs a block with transactions to trace: geth refuses to
+	// trace the genesis block, which would otherwise settle the choice on
+	// "none" for good. Genesis alone needs no traces at all.
+	if probe := max(from, 1); probe <= to {
+		if err := c.decideTraces(ctx, probe); err != nil {
+			return err
+		}
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
@@ -248,6 +253,12 @@ func (c *Client) fetchWindow(ctx context.Context, s, e uint64) ([]fetched, error
 		}
 	}
 	for i, tc := range traceCalls {
+		if tc.err != nil && out[i].raw.Number == 0 {
+			// Geth refuses to trace the genesis block, which has no
+			// transactions to trace anyway.
+			out[i].raw.Trace = eth.TraceNone
+			continue
+		}
 		if tc.err != nil {
 			return nil, tc.err
 		}

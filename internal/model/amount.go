@@ -49,6 +49,13 @@ func (a Amount) Add(b Amount) (Amount, bool) {
 	return r, overflow
 }
 
+// Sub returns a-b and whether it underflowed (b > a).
+func (a Amount) Sub(b Amount) (Amount, bool) {
+	var r Amount
+	_, underflow := r.v.SubOverflow(&a.v, &b.v)
+	return r, underflow
+}
+
 // Cmp compares a and b and returns -1, 0 or +1.
 func (a Amount) Cmp(b Amount) int { return a.v.Cmp(&b.v) }
 

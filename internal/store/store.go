@@ -82,3 +82,72 @@ type Graph interface {
 }
 
 var _ Graph = (*DB)(nil)
+
+// AccountReader is the read side of an account-chain (Ethereum, EVM) store.
+// Implementations are safe for concurrent use. Look-ups of absent objects
+// return an error wrapping ErrNotFound, except where a bool result says
+// whether the object exists.
+type AccountReader interface {
+	// Meta names the chain ("eth") and network the store holds.
+	Meta() ChainMeta
+	// Progress returns a stage's progress, false when it never ran.
+	Progress(ctx context.Context, stage string) (Progress, bool, error)
+	// MetaU64 returns a named counter, false when never set.
+	MetaU64(ctx context.Context, name string) (uint64, bool, error)
+	// EthBlockByHeight and EthBlockByHash return best-chain blocks.
+	EthBlockByHeight(ctx context.Context, height uint64) (EthBlockRec, error)
+	EthBlockByHash(ctx context.Context, hash [32]byte) (EthBlockRec, error)
+	// EthTxNum maps a transaction hash to its ordinal.
+	EthTxNum(ctx context.Context, hash [32]byte) (uint64, error)
+	// EthTx reads a transaction by ordinal into t, reusing t's slices.
+	EthTx(ctx context.Context, txnum uint64, t *EthTxRec) error
+	// AddrID maps a 20-byte address to its id.
+	AddrID(ctx context.Context, addrKey []byte) (uint64, error)
+	// AddrKey maps an address id to its 20 bytes.
+	AddrKey(ctx context.Context, id uint64) ([]byte, error)
+	// AddrsFrom visits addresses with id >= minID in id order.
+	AddrsFrom(ctx context.Context, minID uint64, fn func(id uint64, addrKey []byte) error) error
+	// EthEvents visits an address's index entries from ordinal fromTxNum
+	// in chain order (ordinal, transfer index, incoming before outgoing)
+	// until fn returns false.
+	EthEvents(ctx context.Context, addrID, fromTxNum uint64, fn func(EthEvent) bool) error
+	// Token returns a token contract's metadata by its address id, false
+	// when none is stored.
+	Token(ctx context.Context, id uint64) (TokenMeta, bool, error)
+	// Digest hashes the store's whole content in key order and counts the
+	// entries; equal digests mean equal content.
+	Digest(ctx context.Context) ([32]byte, int, error)
+}
+
+// AccountBatch collects account-chain writes that become visible together
+// on Commit, or not at all, with the same contract as Batch: not safe for
+// concurrent use, invisible to readers until Commit, Put methods copy
+// their arguments.
+type AccountBatch interface {
+	// Len is the encoded size so far, to decide when to commit.
+	Len() int
+	// Commit applies the batch atomically; sync makes it durable against
+	// power loss.
+	Commit(ctx context.Context, sync bool) error
+	// Close releases the batch, dropping uncommitted writes.
+	Close()
+
+	SetProgress(stage string, p Progress)
+	SetMetaU64(name string, v uint64)
+	// PutEthBlock writes a block and its hash index.
+	PutEthBlock(r *EthBlockRec)
+	DeleteEthBlock(height uint64, hash [32]byte)
+	// PutEthTx writes a transaction and, unless its hash is zero (the
+	// withdrawals pseudo-transaction), its hash index.
+	PutEthTx(t *EthTxRec)
+	DeleteEthTx(txnum uint64, hash [32]byte)
+	// PutAddr assigns id to the 20-byte address addrKey.
+	PutAddr(id uint64, addrKey []byte)
+	DeleteAddr(id uint64, addrKey []byte)
+	// PutEthEvent adds an address-index entry; DeleteEthEvent matches on
+	// AddrID, TxNum, Index and Out.
+	PutEthEvent(e EthEvent)
+	DeleteEthEvent(e EthEvent)
+	// PutToken writes a token contract's metadata under its address id.
+	PutToken(id uint64, m TokenMeta)
+}

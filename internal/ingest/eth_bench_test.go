@@ -1,0 +1,46 @@
+package ingest_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/ethereum/go-ethereum/common"
+
+	"github.com/chaintrace/chaintrace/internal/eth"
+	"github.com/chaintrace/chaintrace/internal/ingest"
+)
+
+// BenchmarkEthIngest ingests 200 synthetic blocks of 100 transactions, each
+// with 8 ERC-20 transfer logs (11 transfers per transaction with value and
+// fees), into a fresh store per iteration.
+func BenchmarkEthIngest(b *testing.B) {
+	raws := synthChain(b, 0, common.Hash{}, 200, synthConfig{txs: 100, logs: 8, seed: 1, pool: 5000})
+	transfers := 0
+	for _, r := range raws {
+		blk, err := eth.Decode(r)
+		if err != nil {
+			b.Fatal(err)
+		}
+		trs, _ := eth.Extract(blk)
+		transfers += len(trs)
+	}
+	var bytesPer float64
+	b.ResetTimer()
+	for range b.N {
+		b.StopTimer()
+		db := openEthStore(b, b.TempDir())
+		b.StartTimer()
+		if _, err := ingest.NewEth(db, newMemEthSource(raws), ingest.Options{}).Run(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		if err := db.Flush(); err != nil {
+			b.Fatal(err)
+		}
+		bytesPer = float64(db.DiskUsage()) / float64(transfers)
+		db.Close()
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(transfers)*float64(b.N)/b.Elapsed().Seconds(), "transfers/s")
+	b.ReportMetric(bytesPer, "store-bytes/transfer")
+}

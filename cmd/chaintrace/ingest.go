@@ -22,7 +22,7 @@ func newIngestCmd(g *globals) *cobra.Command {
 		Use:   "ingest",
 		Short: "Load chain data into the store",
 	}
-	cmd.AddCommand(newIngestBTCCmd(g))
+	cmd.AddCommand(newIngestBTCCmd(g), newIngestETHCmd(g))
 	return cmd
 }
 

@@ -124,6 +124,15 @@ func runIngestETH(ctx context.Context, g *globals, f *ingestETHFlags) error {
 	if err != nil {
 		return err
 	}
+	if st.Blocks > 0 {
+		from := st.Height + 1 - st.Blocks
+		n, err := ingest.FillTokenMeta(ctx, db, src, from, st.Height)
+		if err != nil {
+			g.log.Warn("token metadata incomplete", "err", err)
+		} else if n > 0 {
+			g.log.Info("token metadata fetched", "tokens", n)
+		}
+	}
 	if err := db.Flush(); err != nil {
 		return err
 	}

@@ -85,6 +85,11 @@ func TestCLIIngestETHRealChain(t *testing.T) {
 			t.Errorf("failed tx %s: %s", h.Hex(), out)
 		}
 	}
+	// Token metadata was fetched from the contract (symbol, decimals).
+	out, err := run(t, "--data", data, "eth", "--chain", "dev", "tx", exp.Txs[1].Hex())
+	if err != nil || !strings.Contains(out, "1000000 CTT") {
+		t.Errorf("token deployment with its mint, in CTT: %v\n%s", err, out)
+	}
 	// A second run finds nothing new; an invalid address is a clear error.
 	if out, err := run(t, "--data", data, "--log-level", "warn", "ingest", "eth", "--rpc", c.URL(), "--chain", "dev", "--chain-id", chainID); err != nil || !strings.Contains(out, "ingested 0 blocks") {
 		t.Fatalf("second ingest: %v %s", err, out)

@@ -126,9 +126,16 @@ type EthEvent struct {
 	Amount model.Amount
 }
 
+// Token standards as stored in TokenMeta.Standard.
+const (
+	TokenERC20   = 1
+	TokenERC721  = 2
+	TokenERC1155 = 3
+)
+
 // TokenMeta describes a token contract.
 type TokenMeta struct {
-	Standard    uint8 // 20, 721 or 1155; 0 unknown
+	Standard    uint8 // TokenERC20, TokenERC721 or TokenERC1155; 0 unknown
 	Decimals    uint8
 	HasDecimals bool
 	Name        string

@@ -52,7 +52,7 @@ func TestEthRoundTrip(t *testing.T) {
 		TxNumMin: 7, AddrIDMin: 1, Withdrawals: 2}
 	tx := sampleEthTx(t)
 	empty := EthTxRec{TxNum: 8, Height: 1755634, Index: 4, Status: EthTxOK}
-	tok := TokenMeta{Standard: 20, Decimals: 18, HasDecimals: true, Name: "Wrapped Ether", Symbol: "WETH"}
+	tok := TokenMeta{Standard: TokenERC20, Decimals: 18, HasDecimals: true, Name: "Wrapped Ether", Symbol: "WETH"}
 	w := db.NewAccountBatch()
 	w.PutEthBlock(&blk)
 	w.PutEthTx(&tx)

@@ -47,7 +47,9 @@ var _ EthGraph = (*store.DB)(nil)
 // new branch would.
 type Eth struct {
 	db     EthGraph
-	src    EthSource
+	src    ethChain
+	raw    EthSource        // set for sources of raw blocks
+	dec    EthDecodedSource // set for sources of decoded blocks
 	opts   Options
 	log    *slog.Logger
 	st     *ethState
@@ -63,6 +65,13 @@ type Eth struct {
 // NewEth prepares an ingest of src into db. Of Options, CacheEntries
 // bounds each generation of the address cache.
 func NewEth(db EthGraph, src EthSource, opts Options) *Eth {
+	in := newEth(db, src, opts)
+	in.raw = src
+	return in
+}
+
+// newEth builds an Eth reading tips and hashes from src.
+func newEth(db EthGraph, src ethChain, opts Options) *Eth {
 	if opts.CacheEntries <= 0 {
 		opts.CacheEntries = 2_000_000
 	}
@@ -302,20 +311,33 @@ func (in *Eth) loadUnwind(ctx context.Context, h uint64) (*ethUnwind, error) {
 // channels.
 func (in *Eth) forward(ctx context.Context, from, to uint64) error {
 	g, gctx := errgroup.WithContext(ctx)
-	rawCh := make(chan *eth.RawBlock, 32)
+	rawCh := make(chan ethItem, 32)
 	prepCh := make(chan *ethPrep, 8)
 	g.Go(func() error {
 		defer close(rawCh)
 		next := from
-		err := in.src.Blocks(gctx, from, to, func(rb *eth.RawBlock) error {
-			select {
-			case rawCh <- rb:
-				next = rb.Number + 1
-				return nil
-			case <-gctx.Done():
-				return gctx.Err()
-			}
-		})
+		var err error
+		if in.dec != nil {
+			err = in.dec.DecodedBlocks(gctx, from, to, func(b *eth.Block) error {
+				select {
+				case rawCh <- ethItem{blk: b}:
+					next = b.Number() + 1
+					return nil
+				case <-gctx.Done():
+					return gctx.Err()
+				}
+			})
+		} else {
+			err = in.raw.Blocks(gctx, from, to, func(rb *eth.RawBlock) error {
+				select {
+				case rawCh <- ethItem{raw: rb}:
+					next = rb.Number + 1
+					return nil
+				case <-gctx.Done():
+					return gctx.Err()
+				}
+			})
+		}
 		if err != nil && gctx.Err() == nil {
 			return fmt.Errorf("ingest: reading eth block %d from the source: %w", next, err)
 		}
@@ -342,7 +364,7 @@ func (in *Eth) forward(ctx context.Context, from, to uint64) error {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				pb, err := prepareEth(rb)
+				pb, err := rb.prepare()
 				<-sem
 				ch <- decoded{pb, err}
 			}()
@@ -384,14 +406,25 @@ func (in *Eth) forward(ctx context.Context, from, to uint64) error {
 	return g.Wait()
 }
 
-// prepareEth decodes a raw block and extracts its transfers.
-func prepareEth(rb *eth.RawBlock) (*ethPrep, error) {
-	b, err := eth.Decode(rb)
-	if err != nil {
-		return nil, fmt.Errorf("ingest: eth block %d: %w", rb.Number, err)
+// prepare decodes the item's raw block, if any, and extracts its transfers.
+func (it ethItem) prepare() (*ethPrep, error) {
+	if it.raw != nil {
+		b, err := eth.Decode(it.raw)
+		if err != nil {
+			return nil, fmt.Errorf("ingest: eth block %d: %w", it.raw.Number, err)
+		}
+		return prepareEth(it.raw.Number, b)
 	}
+	if err := checkDecoded(it.blk); err != nil {
+		return nil, err
+	}
+	return prepareEth(it.blk.Number(), it.blk)
+}
+
+// prepareEth extracts the transfers of decoded block b at height.
+func prepareEth(height uint64, b *eth.Block) (*ethPrep, error) {
 	trs, _ := eth.Extract(b)
-	pb := &ethPrep{height: rb.Number, blk: b, transfers: trs}
+	pb := &ethPrep{height: height, blk: b, transfers: trs}
 	// Group the transfers by transaction: Extract returns them in
 	// transaction order, withdrawals (TxIndex -1) last.
 	pb.txStart = make([]int, len(b.Txs)+1)
@@ -405,7 +438,7 @@ func prepareEth(rb *eth.RawBlock) (*ethPrep, error) {
 	pb.txStart[len(b.Txs)] = k
 	for j := k; j < len(trs); j++ {
 		if trs[j].TxIndex != -1 {
-			return nil, fmt.Errorf("ingest: eth block %d: transfer %d of tx %d is out of order", rb.Number, j, trs[j].TxIndex)
+			return nil, fmt.Errorf("ingest: eth block %d: transfer %d of tx %d is out of order", height, j, trs[j].TxIndex)
 		}
 	}
 	return pb, nil

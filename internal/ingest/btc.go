@@ -59,38 +59,19 @@ type Status struct {
 
 // BTC ingests a Bitcoin-like chain from a BlockSource into a store.
 type BTC struct {
+	run
 	db     store.Graph
 	src    BlockSource
-	opts   Options
-	log    *slog.Logger
 	st     *state
 	stages []Stage
-
-	tip     store.Progress
-	haveTip bool
-	status  Status
-	start   time.Time
-	lastRep time.Time
 }
 
 // NewBTC prepares an ingest of src into db.
 func NewBTC(db store.Graph, src BlockSource, opts Options) *BTC {
-	if opts.CacheEntries <= 0 {
-		opts.CacheEntries = 2_000_000
-	}
-	if opts.BatchBytes <= 0 {
-		opts.BatchBytes = 64 << 20
-	}
-	if opts.PollInterval <= 0 {
-		opts.PollInterval = 5 * time.Second
-	}
-	log := opts.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	st := &state{db: db, caches: newCaches(opts.CacheEntries)}
+	r := newRun(opts)
+	st := &state{db: db, caches: newCaches(r.opts.CacheEntries)}
 	return &BTC{
-		db: db, src: src, opts: opts, log: log, st: st,
+		run: r, db: db, src: src, st: st,
 		stages: []Stage{blocksStage{st}, txsStage{st}, addrIndexStage{st}},
 	}
 }
@@ -150,73 +131,16 @@ func (in *BTC) load(ctx context.Context) error {
 // Run ingests until the source's tip (and, with Follow, keeps following it
 // until ctx ends). A run interrupted at any point leaves the store at its
 // last commit, from which the next run continues.
-func (in *BTC) Run(ctx context.Context) (Status, error) {
-	in.start = time.Now()
-	if err := in.load(ctx); err != nil {
-		return in.status, err
-	}
-	in.status.Starting = in.tip.Height
-	reorgRetries := 0
-	for {
-		err := in.step(ctx)
-		if errors.Is(err, btc.ErrReorg) && reorgRetries < 10 && ctx.Err() == nil {
-			reorgRetries++
-			in.log.Warn("source chain changed during ingest; reconciling", "err", err)
-			if lerr := in.load(ctx); lerr != nil {
-				return in.status, lerr
-			}
-			continue
-		}
-		if err != nil {
-			in.report(true)
-			return in.status, err
-		}
-		reorgRetries = 0
-		if !in.opts.Follow {
-			in.report(true)
-			return in.status, nil
-		}
-		in.report(false)
-		select {
-		case <-ctx.Done():
-			in.report(true)
-			return in.status, nil
-		case <-time.After(in.opts.PollInterval):
-		}
-	}
+func (in *BTC) Run(ctx context.Context) (Status, error) { return in.loop(ctx, in) }
+
+func (in *BTC) sourceTip(ctx context.Context) (uint64, error) {
+	h, _, err := in.src.Tip(ctx)
+	return h, err
 }
 
-// step reconciles with the source's best chain and applies new blocks.
-func (in *BTC) step(ctx context.Context) error {
-	srcTip, _, err := in.src.Tip(ctx)
-	if err != nil {
-		return fmt.Errorf("ingest: source tip: %w", err)
-	}
-	in.status.Target = srcTip
-	if err := in.reconcile(ctx); err != nil {
-		return err
-	}
-	from := in.st.startHeight
-	if in.haveTip {
-		from = in.tip.Height + 1
-	}
-	to := srcTip
-	if in.opts.MaxHeight > 0 && to > in.opts.MaxHeight {
-		to = in.opts.MaxHeight
-	}
-	if from > to {
-		return nil
-	}
-	err = in.forward(ctx, from, to)
-	if err != nil {
-		// The caches may hold entries of the dropped batch: rebuild from
-		// the store so that a retry (follow mode, reorg) starts clean.
-		if lerr := in.load(context.WithoutCancel(ctx)); lerr != nil {
-			return errors.Join(err, lerr)
-		}
-	}
-	return err
-}
+func (in *BTC) firstHeight() uint64 { return in.st.startHeight }
+
+func (in *BTC) isReorg(err error) bool { return errors.Is(err, btc.ErrReorg) }
 
 // reconcile unwinds stored blocks that are no longer on the source's best
 // chain, in one batch.
@@ -495,19 +419,4 @@ func (in *BTC) apply(ctx context.Context, from uint64, prepCh <-chan *prepBlock,
 		in.report(false)
 	}
 	return commit(true)
-}
-
-func (in *BTC) report(done bool) {
-	now := time.Now()
-	if !done && now.Sub(in.lastRep) < 250*time.Millisecond {
-		return
-	}
-	in.lastRep = now
-	in.status.Elapsed = now.Sub(in.start)
-	in.status.Done = done
-	in.status.HaveTip = in.haveTip
-	in.status.TipHash = in.tip.Hash
-	if in.opts.Progress != nil {
-		in.opts.Progress(in.status)
-	}
 }

@@ -4,10 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"runtime"
 	"sync"
-	"time"
 
 	"github.com/btcsuite/btcd/chaincfg/chainhash"
 	"github.com/ethereum/go-ethereum/common"
@@ -46,20 +44,13 @@ var _ EthGraph = (*store.DB)(nil)
 // reassigns transaction ordinals and address ids as a fresh ingest of the
 // new branch would.
 type Eth struct {
+	run
 	db     EthGraph
 	src    ethChain
 	raw    EthSource        // set for sources of raw blocks
 	dec    EthDecodedSource // set for sources of decoded blocks
-	opts   Options
-	log    *slog.Logger
 	st     *ethState
 	stages []ethStage
-
-	tip     store.Progress
-	haveTip bool
-	status  Status
-	start   time.Time
-	lastRep time.Time
 }
 
 // NewEth prepares an ingest of src into db. Of Options, CacheEntries
@@ -72,22 +63,10 @@ func NewEth(db EthGraph, src EthSource, opts Options) *Eth {
 
 // newEth builds an Eth reading tips and hashes from src.
 func newEth(db EthGraph, src ethChain, opts Options) *Eth {
-	if opts.CacheEntries <= 0 {
-		opts.CacheEntries = 2_000_000
-	}
-	if opts.BatchBytes <= 0 {
-		opts.BatchBytes = 64 << 20
-	}
-	if opts.PollInterval <= 0 {
-		opts.PollInterval = 5 * time.Second
-	}
-	log := opts.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	st := &ethState{db: db, addrs: newGenMap[common.Address, uint64](opts.CacheEntries)}
+	r := newRun(opts)
+	st := &ethState{db: db, addrs: newGenMap[common.Address, uint64](r.opts.CacheEntries)}
 	return &Eth{
-		db: db, src: src, opts: opts, log: log, st: st,
+		run: r, db: db, src: src, st: st,
 		stages: []ethStage{ethBlocksStage{st}, ethTxsStage{st}, ethAddrIndexStage{}},
 	}
 }
@@ -147,71 +126,16 @@ func hexHash(h [32]byte) string { return common.Hash(h).Hex() }
 // Run ingests until the source's tip (and, with Follow, keeps following it
 // until ctx ends). A run interrupted at any point leaves the store at its
 // last commit, from which the next run continues.
-func (in *Eth) Run(ctx context.Context) (Status, error) {
-	in.start = time.Now()
-	if err := in.load(ctx); err != nil {
-		return in.status, err
-	}
-	in.status.Starting = in.tip.Height
-	reorgRetries := 0
-	for {
-		err := in.step(ctx)
-		if errors.Is(err, rpc.ErrReorg) && reorgRetries < 10 && ctx.Err() == nil {
-			reorgRetries++
-			in.log.Warn("source chain changed during ingest; reconciling", "err", err)
-			if lerr := in.load(ctx); lerr != nil {
-				return in.status, lerr
-			}
-			continue
-		}
-		if err != nil {
-			in.report(true)
-			return in.status, err
-		}
-		reorgRetries = 0
-		if !in.opts.Follow {
-			in.report(true)
-			return in.status, nil
-		}
-		in.report(false)
-		select {
-		case <-ctx.Done():
-			in.report(true)
-			return in.status, nil
-		case <-time.After(in.opts.PollInterval):
-		}
-	}
+func (in *Eth) Run(ctx context.Context) (Status, error) { return in.loop(ctx, in) }
+
+func (in *Eth) sourceTip(ctx context.Context) (uint64, error) {
+	h, _, err := in.src.Tip(ctx)
+	return h, err
 }
 
-// step reconciles with the source's best chain and applies new blocks.
-func (in *Eth) step(ctx context.Context) error {
-	srcTip, _, err := in.src.Tip(ctx)
-	if err != nil {
-		return fmt.Errorf("ingest: source tip: %w", err)
-	}
-	in.status.Target = srcTip
-	if err := in.reconcile(ctx); err != nil {
-		return err
-	}
-	from := in.st.startHeight
-	if in.haveTip {
-		from = in.tip.Height + 1
-	}
-	to := srcTip
-	if in.opts.MaxHeight > 0 && to > in.opts.MaxHeight {
-		to = in.opts.MaxHeight
-	}
-	if from > to {
-		return nil
-	}
-	err = in.forward(ctx, from, to)
-	if err != nil {
-		if lerr := in.load(context.WithoutCancel(ctx)); lerr != nil {
-			return errors.Join(err, lerr)
-		}
-	}
-	return err
-}
+func (in *Eth) firstHeight() uint64 { return in.st.startHeight }
+
+func (in *Eth) isReorg(err error) bool { return errors.Is(err, rpc.ErrReorg) }
 
 // parseHexHash parses a source's 0x-prefixed block hash.
 func parseHexHash(s string) ([32]byte, error) {
@@ -529,19 +453,4 @@ func (in *Eth) apply(ctx context.Context, from uint64, prepCh <-chan *ethPrep) e
 		in.report(false)
 	}
 	return commit(context.WithoutCancel(ctx), true)
-}
-
-func (in *Eth) report(done bool) {
-	now := time.Now()
-	if !done && now.Sub(in.lastRep) < 250*time.Millisecond {
-		return
-	}
-	in.lastRep = now
-	in.status.Elapsed = now.Sub(in.start)
-	in.status.Done = done
-	in.status.HaveTip = in.haveTip
-	in.status.TipHash = in.tip.Hash
-	if in.opts.Progress != nil {
-		in.opts.Progress(in.status)
-	}
 }

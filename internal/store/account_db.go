@@ -97,32 +97,16 @@ func (db *DB) EthBlockByHeight(ctx context.Context, height uint64) (EthBlockRec,
 
 // EthBlockByHash returns a best-chain block by hash.
 func (db *DB) EthBlockByHash(ctx context.Context, hash [32]byte) (EthBlockRec, error) {
-	if err := ctx.Err(); err != nil {
+	h, err := db.getU64(ctx, keyBytes(nil, prefixEthHash, hash[:]), func() string { return fmt.Sprintf("eth block 0x%x", hash) })
+	if err != nil {
 		return EthBlockRec{}, err
 	}
-	v, err := db.get(keyBytes(nil, prefixEthHash, hash[:]), nil)
-	if err != nil {
-		return EthBlockRec{}, fmt.Errorf("store: eth block 0x%x: %w", hash, err)
-	}
-	if len(v) != 8 {
-		return EthBlockRec{}, fmt.Errorf("store: corrupt hash index for eth block 0x%x", hash)
-	}
-	return db.EthBlockByHeight(ctx, binary.BigEndian.Uint64(v))
+	return db.EthBlockByHeight(ctx, h)
 }
 
 // EthTxNum returns the ordinal of a transaction by hash.
 func (db *DB) EthTxNum(ctx context.Context, hash [32]byte) (uint64, error) {
-	if err := ctx.Err(); err != nil {
-		return 0, err
-	}
-	v, err := db.get(keyBytes(nil, prefixEthTxHash, hash[:]), nil)
-	if err != nil {
-		return 0, fmt.Errorf("store: eth tx 0x%x: %w", hash, err)
-	}
-	if len(v) != 8 {
-		return 0, fmt.Errorf("store: corrupt hash index for eth tx 0x%x", hash)
-	}
-	return binary.BigEndian.Uint64(v), nil
+	return db.getU64(ctx, keyBytes(nil, prefixEthTxHash, hash[:]), func() string { return fmt.Sprintf("eth tx 0x%x", hash) })
 }
 
 // EthTx reads the transaction with ordinal txnum into t, reusing t's

@@ -29,6 +29,27 @@ func (db *DB) MetaU64(ctx context.Context, name string) (uint64, bool, error) {
 	return binary.BigEndian.Uint64(v), true, nil
 }
 
+// getU64 reads an 8-byte big-endian value (the hash and address indexes).
+// what describes the looked-up object in errors; it is only called on an
+// error, since ingest looks ids up on its hot path.
+func (db *DB) getU64(ctx context.Context, key []byte, what func() string) (uint64, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	v, closer, err := db.pdb.Get(key)
+	if errors.Is(err, pebble.ErrNotFound) {
+		return 0, fmt.Errorf("store: %s: %w", what(), ErrNotFound)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("store: %s: %w", what(), err)
+	}
+	defer closer.Close()
+	if len(v) != 8 {
+		return 0, fmt.Errorf("store: corrupt index entry for %s", what())
+	}
+	return binary.BigEndian.Uint64(v), nil
+}
+
 // BlockByHeight returns the best-chain block at height.
 func (db *DB) BlockByHeight(ctx context.Context, height uint64) (BlockRec, error) {
 	if err := ctx.Err(); err != nil {
@@ -44,32 +65,16 @@ func (db *DB) BlockByHeight(ctx context.Context, height uint64) (BlockRec, error
 
 // BlockByHash returns a best-chain block by hash.
 func (db *DB) BlockByHash(ctx context.Context, hash chainhash.Hash) (BlockRec, error) {
-	if err := ctx.Err(); err != nil {
+	h, err := db.getU64(ctx, keyBytes(nil, prefixHash, hash[:]), func() string { return "block " + hash.String() })
+	if err != nil {
 		return BlockRec{}, err
 	}
-	v, err := db.get(keyBytes(nil, prefixHash, hash[:]), nil)
-	if err != nil {
-		return BlockRec{}, fmt.Errorf("store: block %s: %w", hash, err)
-	}
-	if len(v) != 8 {
-		return BlockRec{}, fmt.Errorf("store: corrupt hash index for block %s", hash)
-	}
-	return db.BlockByHeight(ctx, binary.BigEndian.Uint64(v))
+	return db.BlockByHeight(ctx, h)
 }
 
 // TxNum returns the ordinal of a transaction by txid.
 func (db *DB) TxNum(ctx context.Context, txid chainhash.Hash) (uint64, error) {
-	if err := ctx.Err(); err != nil {
-		return 0, err
-	}
-	v, err := db.get(keyBytes(nil, prefixTxID, txid[:]), nil)
-	if err != nil {
-		return 0, fmt.Errorf("store: tx %s: %w", txid, err)
-	}
-	if len(v) != 8 {
-		return 0, fmt.Errorf("store: corrupt txid index for %s", txid)
-	}
-	return binary.BigEndian.Uint64(v), nil
+	return db.getU64(ctx, keyBytes(nil, prefixTxID, txid[:]), func() string { return "tx " + txid.String() })
 }
 
 // Tx reads the transaction with ordinal txnum into t, reusing t's slices.
@@ -109,17 +114,7 @@ func (db *DB) Spender(ctx context.Context, txnum uint64, vout uint32) (SpendRec,
 
 // AddrID returns the id of the address with compact key addrKey.
 func (db *DB) AddrID(ctx context.Context, addrKey []byte) (uint64, error) {
-	if err := ctx.Err(); err != nil {
-		return 0, err
-	}
-	v, err := db.get(keyBytes(nil, prefixAddrKey, addrKey), nil)
-	if err != nil {
-		return 0, err
-	}
-	if len(v) != 8 {
-		return 0, fmt.Errorf("store: corrupt address index")
-	}
-	return binary.BigEndian.Uint64(v), nil
+	return db.getU64(ctx, keyBytes(nil, prefixAddrKey, addrKey), func() string { return fmt.Sprintf("address %x", addrKey) })
 }
 
 // AddrKey returns the compact key of address id. The returned slice is the

@@ -3,6 +3,7 @@ package ingest_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math/rand"
 	"os"
 	"os/exec"
@@ -59,22 +60,37 @@ func TestIngestSurvivesSIGKILL(t *testing.T) {
 }
 
 func testSIGKILL(t *testing.T, mode string) {
-	// The reference: one uninterrupted child run, which also tells how
-	// long a run takes here (the race detector slows it several times).
+	checkSurvivesSIGKILL(t, "TestCrashChild", 8,
+		func(dir string) []string { return []string{crashChildEnv + "=" + dir, crashModeEnv + "=" + mode} },
+		func(t *testing.T, dir string) string {
+			d, n, err := digestOf(t, dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return fmt.Sprintf("%d entries %x", n, d[:8])
+		},
+		progressOf)
+}
+
+// checkSurvivesSIGKILL runs the child test once uninterrupted into a
+// reference store, which also tells how long a run takes here (the race
+// detector slows it several times); then, in another store, it kills the
+// child at random moments (at most maxKills times) and starts it again
+// until it finishes on its own, and requires the two stores' digests to be
+// equal. env names a child's store; digest and tip read a store.
+func checkSurvivesSIGKILL(t *testing.T, child string, maxKills int, env func(dir string) []string,
+	digest func(t *testing.T, dir string) string, tip func(t *testing.T, dir string) int64) {
+	t.Helper()
 	refDir := t.TempDir()
 	began := time.Now()
-	if out, err := runChild(refDir, mode, nil); err != nil {
+	if out, err := runChild(child, env(refDir), nil); err != nil {
 		t.Fatalf("uninterrupted child: %v\n%s", err, out)
 	}
 	full := time.Since(began)
-	want, wantN, err := digestOf(t, refDir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	want := digest(t, refDir)
 
 	dir := t.TempDir()
 	rng := rand.New(rand.NewSource(time.Now().UnixNano()))
-	const maxKills = 8
 	var heights []int64
 	for kills := 0; ; {
 		var kill <-chan time.Time
@@ -83,21 +99,20 @@ func testSIGKILL(t *testing.T, mode string) {
 			// land during open, mid-batch and mid-commit.
 			kill = time.After(time.Duration(rng.Int63n(int64(full) * 7 / 10)))
 		}
-		out, err := runChild(dir, mode, kill)
+		out, err := runChild(child, env(dir), kill)
 		if errors.Is(err, errKilled) {
 			kills++
-			heights = append(heights, progressOf(t, dir))
+			heights = append(heights, tip(t, dir))
 			continue
 		}
 		if err != nil {
 			t.Fatalf("child failed on its own after %d kills: %v\n%s", kills, err, out)
 		}
-		got, gotN, err := digestOf(t, dir)
-		if err != nil {
-			t.Fatal(err)
+		if kills == 0 {
+			t.Fatalf("the child finished within %v, before any kill: the test checked nothing", time.Since(began))
 		}
-		if got != want || gotN != wantN {
-			t.Fatalf("after %d SIGKILLs the store differs: %d entries %x, uninterrupted %d entries %x", kills, gotN, got[:8], wantN, want[:8])
+		if got := digest(t, dir); got != want {
+			t.Fatalf("after %d SIGKILLs the store differs: %s, uninterrupted %s", kills, got, want)
 		}
 		t.Logf("store identical to an uninterrupted run (%v) after %d SIGKILLs; stored tip after each kill: %v", full.Round(time.Millisecond), kills, heights)
 		return
@@ -106,10 +121,11 @@ func testSIGKILL(t *testing.T, mode string) {
 
 var errKilled = errors.New("killed")
 
-// runChild runs TestCrashChild on dir, sending SIGKILL when kill fires.
-func runChild(dir, mode string, kill <-chan time.Time) (string, error) {
-	cmd := exec.Command(os.Args[0], "-test.run=^TestCrashChild$", "-test.count=1")
-	cmd.Env = append(os.Environ(), crashChildEnv+"="+dir, crashModeEnv+"="+mode)
+// runChild runs the test binary's test named child with env added,
+// sending SIGKILL when kill fires.
+func runChild(child string, env []string, kill <-chan time.Time) (string, error) {
+	cmd := exec.Command(os.Args[0], "-test.run=^"+child+"$", "-test.count=1")
+	cmd.Env = append(os.Environ(), env...)
 	out := &limitedBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {

@@ -3,14 +3,10 @@ package ingest_test
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"math/rand"
+	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/ethereum/go-ethereum/common"
 
@@ -74,58 +70,13 @@ func TestEthIngestSurvivesSIGKILL(t *testing.T) {
 	}
 	for _, mode := range []string{"bulk", "wal"} {
 		t.Run(mode, func(t *testing.T) {
-			refDir := t.TempDir()
-			began := time.Now()
-			if out, err := runEthChild(refDir, mode, chain, nil); err != nil {
-				t.Fatalf("uninterrupted child: %v\n%s", err, out)
-			}
-			full := time.Since(began)
-			want := ethDigestOf(t, refDir)
-			dir := t.TempDir()
-			rng := rand.New(rand.NewSource(time.Now().UnixNano()))
-			const maxKills = 6
-			var heights []int64
-			for kills := 0; ; {
-				var kill <-chan time.Time
-				if kills < maxKills {
-					kill = time.After(time.Duration(rng.Int63n(int64(full) * 7 / 10)))
-				}
-				out, err := runEthChild(dir, mode, chain, kill)
-				if errors.Is(err, errKilled) {
-					kills++
-					heights = append(heights, ethProgressOf(t, dir))
-					continue
-				}
-				if err != nil {
-					t.Fatalf("child failed on its own after %d kills: %v\n%s", kills, err, out)
-				}
-				if got := ethDigestOf(t, dir); got != want {
-					t.Fatalf("after %d SIGKILLs the store differs from an uninterrupted run", kills)
-				}
-				t.Logf("identical to an uninterrupted run (%v) after %d SIGKILLs; stored tip after each: %v", full.Round(time.Millisecond), kills, heights)
-				return
-			}
+			checkSurvivesSIGKILL(t, "TestEthCrashChild", 6,
+				func(dir string) []string {
+					return []string{ethCrashStoreEnv + "=" + dir, ethCrashModeEnv + "=" + mode, ethCrashChainEnv + "=" + chain}
+				},
+				func(t *testing.T, dir string) string { return fmt.Sprintf("%x", ethDigestOf(t, dir)) },
+				ethProgressOf)
 		})
-	}
-}
-
-func runEthChild(dir, mode, chain string, kill <-chan time.Time) (string, error) {
-	cmd := exec.Command(os.Args[0], "-test.run=^TestEthCrashChild$", "-test.count=1")
-	cmd.Env = append(os.Environ(), ethCrashStoreEnv+"="+dir, ethCrashModeEnv+"="+mode, ethCrashChainEnv+"="+chain)
-	out := &limitedBuffer{}
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		return "", err
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case err := <-done:
-		return out.String(), err
-	case <-kill:
-		_ = cmd.Process.Signal(syscall.SIGKILL)
-		<-done
-		return out.String(), errKilled
 	}
 }
 

@@ -109,7 +109,7 @@ func checkSurvivesSIGKILL(t *testing.T, child string, maxKills int, env func(dir
 			t.Fatalf("child failed on its own after %d kills: %v\n%s", kills, err, out)
 		}
 		if kills == 0 {
-			t.Fatalf("the child finished within %v, before any kill: the test checked nothing", time.Since(began))
+			t.Fatal("the child finished before any kill landed: the test checked nothing")
 		}
 		if got := digest(t, dir); got != want {
 			t.Fatalf("after %d SIGKILLs the store differs: %s, uninterrupted %s", kills, got, want)

@@ -13,7 +13,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"os"
@@ -21,6 +20,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/chaintrace/chaintrace/internal/retry"
 )
 
 // Defaults applied by New to zero Config fields.
@@ -78,7 +79,7 @@ type Client struct {
 	maxRetries int
 	http       *http.Client
 	sem        chan struct{}
-	limit      *limiter
+	limit      *retry.Limiter
 	log        *slog.Logger
 
 	nextID    atomic.Uint64
@@ -155,7 +156,7 @@ func New(cfg Config) (*Client, error) {
 		pass:       pass,
 	}
 	if cfg.RateLimit > 0 {
-		c.limit = &limiter{interval: time.Duration(float64(time.Second) / cfg.RateLimit)}
+		c.limit = retry.NewLimiter(cfg.RateLimit)
 	}
 	return c, nil
 }
@@ -227,56 +228,7 @@ func (c *Client) acquire(ctx context.Context) error {
 
 func (c *Client) release() { <-c.sem }
 
-// backoff returns the pause before retry number n (from 1): exponential,
-// capped, with jitter in [d/2, d) so parallel clients do not retry in step.
+// backoff returns the pause before retry number n (from 1).
 func (c *Client) backoff(n int) time.Duration {
-	d := c.cfg.Backoff
-	for i := 1; i < n && d < c.cfg.MaxBackoff; i++ {
-		d *= 2
-	}
-	d = min(d, c.cfg.MaxBackoff)
-	if d <= 1 {
-		return d
-	}
-	half := d / 2
-	return half + rand.N(d-half)
-}
-
-// sleep waits d or until ctx is done.
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
-// limiter spaces requests at least interval apart. It reserves slots in
-// order, so a burst of callers is spread out rather than released at once.
-type limiter struct {
-	mu       sync.Mutex
-	interval time.Duration
-	next     time.Time
-}
-
-// wait blocks until the caller's slot. A nil limiter never waits.
-func (l *limiter) wait(ctx context.Context) error {
-	if l == nil {
-		return nil
-	}
-	l.mu.Lock()
-	now := time.Now()
-	slot := l.next
-	if slot.Before(now) {
-		slot = now
-	}
-	l.next = slot.Add(l.interval)
-	l.mu.Unlock()
-	if d := time.Until(slot); d > 0 {
-		return sleep(ctx, d)
-	}
-	return nil
+	return retry.Backoff(n, c.cfg.Backoff, c.cfg.MaxBackoff)
 }

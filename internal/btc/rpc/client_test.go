@@ -363,17 +363,3 @@ func TestRateLimit(t *testing.T) {
 		t.Errorf("11 requests at 100/s took %v, want about 100ms", d)
 	}
 }
-
-func TestBackoffIsCappedWithJitter(t *testing.T) {
-	c, err := New(Config{URL: "http://h:1", Backoff: 100 * time.Millisecond, MaxBackoff: time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for n := 1; n < 70; n++ {
-		d := c.backoff(n)
-		want := min(100*time.Millisecond<<min(n-1, 10), time.Second)
-		if d < want/2 || d > want {
-			t.Errorf("backoff(%d) = %v, want in [%v, %v]", n, d, want/2, want)
-		}
-	}
-}

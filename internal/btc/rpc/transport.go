@@ -11,6 +11,8 @@ import (
 	"net/url"
 	"strconv"
 	"sync"
+
+	"github.com/chaintrace/chaintrace/internal/retry"
 )
 
 // request is one JSON-RPC call. Version "1.0" is what both bitcoind and btcd
@@ -130,7 +132,7 @@ func (c *Client) once(ctx context.Context, body []byte) ([]response, bool, error
 		return nil, false, err
 	}
 	defer c.release()
-	if err := c.limit.wait(ctx); err != nil {
+	if err := c.limit.Wait(ctx); err != nil {
 		return nil, false, err
 	}
 	user, pass, err := c.credentials()
@@ -219,7 +221,7 @@ func (c *Client) withRetry(ctx context.Context, what string, op func() error) (i
 		d := c.backoff(retries)
 		c.log.Warn("rpc: transient failure, retrying", "call", what, "retry", retries,
 			"of", c.maxRetries, "in", d, "err", err)
-		if serr := sleep(ctx, d); serr != nil {
+		if serr := retry.Sleep(ctx, d); serr != nil {
 			return attempts, fmt.Errorf("%w (while waiting to retry after: %v)", serr, err)
 		}
 	}

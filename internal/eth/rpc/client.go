@@ -35,6 +35,7 @@ import (
 	"time"
 
 	"github.com/chaintrace/chaintrace/internal/eth"
+	"github.com/chaintrace/chaintrace/internal/retry"
 	gethrpc "github.com/ethereum/go-ethereum/rpc"
 )
 
@@ -108,7 +109,7 @@ type Client struct {
 	rc      *gethrpc.Client
 	url     string
 	log     *slog.Logger
-	limiter *limiter
+	limiter *retry.Limiter
 
 	traceMu      sync.Mutex
 	traceDecided bool
@@ -123,7 +124,7 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 	if err := cfg.fill(); err != nil {
 		return nil, err
 	}
-	c := &Client{cfg: cfg, url: redactURL(cfg.URL), log: cfg.Logger, limiter: newLimiter(cfg.RateLimit)}
+	c := &Client{cfg: cfg, url: redactURL(cfg.URL), log: cfg.Logger, limiter: retry.NewLimiter(cfg.RateLimit)}
 	var opts []gethrpc.ClientOption
 	if cfg.HTTPClient != nil {
 		opts = append(opts, gethrpc.WithHTTPClient(cfg.HTTPClient))

@@ -243,7 +243,7 @@ func TestCallNullAndCredentials(t *testing.T) {
 	}
 }
 
-func TestBackoffAndLimiter(t *testing.T) {
+func TestBackoffCapped(t *testing.T) {
 	c := &Client{cfg: Config{RetryBackoff: 100 * time.Millisecond, MaxBackoff: time.Second}}
 	for attempt := 1; attempt < 10; attempt++ {
 		d := c.backoff(attempt)
@@ -253,19 +253,5 @@ func TestBackoffAndLimiter(t *testing.T) {
 	}
 	if d := c.backoff(8); d < 500*time.Millisecond {
 		t.Errorf("backoff not capped with jitter: %v", d)
-	}
-	l := newLimiter(100)
-	start := time.Now()
-	for range 6 {
-		if err := l.wait(context.Background()); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if el := time.Since(start); el < 45*time.Millisecond {
-		t.Errorf("6 requests at 100/s took %v", el)
-	}
-	var nl *limiter
-	if nl.wait(context.Background()) != nil {
-		t.Error("nil limiter waited")
 	}
 }

@@ -6,11 +6,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math/rand/v2"
-	"sync"
 	"time"
 
 	gethrpc "github.com/ethereum/go-ethereum/rpc"
+
+	"github.com/chaintrace/chaintrace/internal/retry"
 )
 
 // call is one JSON-RPC request of a batch and, after batch returns, its raw
@@ -76,7 +76,7 @@ func (c *Client) send(ctx context.Context, calls []*call) error {
 	attempt := 0
 	for {
 		attempt++
-		if err = c.limiter.wait(ctx); err != nil {
+		if err = c.limiter.Wait(ctx); err != nil {
 			break
 		}
 		for i, cl := range calls {
@@ -111,7 +111,7 @@ func (c *Client) send(ctx context.Context, calls []*call) error {
 		}
 		d := c.backoff(attempt)
 		c.log.Debug("ethrpc: retrying", "method", calls[0].method, "calls", len(calls), "attempt", attempt, "wait", d, "err", err)
-		if sleepErr := sleep(ctx, d); sleepErr != nil {
+		if sleepErr := retry.Sleep(ctx, d); sleepErr != nil {
 			err = sleepErr
 			break
 		}
@@ -173,64 +173,7 @@ func (e *batchError) Error() string {
 // Unwrap exposes the cause.
 func (e *batchError) Unwrap() error { return e.err }
 
-// backoff returns the wait before retry number attempt: exponential from
-// RetryBackoff, capped at MaxBackoff, with up to 50% random jitter removed.
+// backoff returns the wait before retry number attempt (from 1).
 func (c *Client) backoff(attempt int) time.Duration {
-	d := c.cfg.RetryBackoff
-	for i := 1; i < attempt && d < c.cfg.MaxBackoff; i++ {
-		d *= 2
-	}
-	d = min(d, c.cfg.MaxBackoff)
-	if d <= 1 {
-		return d
-	}
-	return d - time.Duration(rand.Int64N(int64(d/2)+1))
-}
-
-// sleep waits d or until ctx ends.
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
-
-// limiter spaces requests evenly to at most a given rate; a nil limiter
-// never waits.
-type limiter struct {
-	mu       sync.Mutex
-	interval time.Duration
-	next     time.Time
-}
-
-// newLimiter returns a limiter for perSecond requests a second, or nil for
-// no limit.
-func newLimiter(perSecond float64) *limiter {
-	if perSecond <= 0 {
-		return nil
-	}
-	return &limiter{interval: time.Duration(float64(time.Second) / perSecond)}
-}
-
-// wait blocks until the caller may send a request or ctx ends.
-func (l *limiter) wait(ctx context.Context) error {
-	if l == nil {
-		return nil
-	}
-	l.mu.Lock()
-	now := time.Now()
-	at := l.next
-	if at.Before(now) {
-		at = now
-	}
-	l.next = at.Add(l.interval)
-	l.mu.Unlock()
-	if d := time.Until(at); d > 0 {
-		return sleep(ctx, d)
-	}
-	return nil
+	return retry.Backoff(attempt, c.cfg.RetryBackoff, c.cfg.MaxBackoff)
 }

@@ -3,7 +3,6 @@ package importers
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -38,22 +37,7 @@ func (actorpackImporter) sniff(path string, head []byte) bool {
 }
 
 func (actorpackImporter) importFiles(ctx context.Context, files []string) ([]labels.Dataset, error) {
-	var out []labels.Dataset
-	for _, file := range files {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		data, err := os.ReadFile(file)
-		if err != nil {
-			return nil, fmt.Errorf("importers: %w", err)
-		}
-		ds, err := readActorPack(file, data)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, ds)
-	}
-	return out, nil
+	return perFile(ctx, files, readingFile(readActorPack))
 }
 
 // readActorPack parses one ActorPack. A header without title, creator or

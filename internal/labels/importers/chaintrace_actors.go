@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 
 	"gopkg.in/yaml.v3"
@@ -58,22 +57,9 @@ func (chaintraceActorsImporter) sniff(path string, head []byte) bool {
 }
 
 func (chaintraceActorsImporter) importFiles(ctx context.Context, files []string) ([]labels.Dataset, error) {
-	var out []labels.Dataset
-	for _, file := range files {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		b, err := os.ReadFile(file)
-		if err != nil {
-			return nil, fmt.Errorf("importers: %w", err)
-		}
-		ds, err := readChaintraceActors(file, "chaintrace-actors:"+filepath.Base(file), b)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, ds)
-	}
-	return out, nil
+	return perFile(ctx, files, readingFile(func(file string, data []byte) (labels.Dataset, error) {
+		return readChaintraceActors(file, "chaintrace-actors:"+filepath.Base(file), data)
+	}))
 }
 
 // readChaintraceActors parses one chaintrace-actors file into dataset

@@ -424,3 +424,31 @@ func (idx lineIndex) nextLine(data []byte, off int64) int {
 
 // lowerExt returns the file name extension of path in lower case.
 func lowerExt(path string) string { return strings.ToLower(filepath.Ext(path)) }
+
+// perFile reads each file as one dataset with read, stopping at the first
+// error or when ctx ends.
+func perFile(ctx context.Context, files []string, read func(ctx context.Context, file string) (labels.Dataset, error)) ([]labels.Dataset, error) {
+	out := make([]labels.Dataset, 0, len(files))
+	for _, file := range files {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		ds, err := read(ctx, file)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ds)
+	}
+	return out, nil
+}
+
+// readingFile adapts a parser of a whole file's bytes to perFile.
+func readingFile(parse func(file string, data []byte) (labels.Dataset, error)) func(context.Context, string) (labels.Dataset, error) {
+	return func(_ context.Context, file string) (labels.Dataset, error) {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			return labels.Dataset{}, fmt.Errorf("importers: %w", err)
+		}
+		return parse(file, data)
+	}
+}

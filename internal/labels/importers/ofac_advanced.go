@@ -145,15 +145,7 @@ func (s sdnAdvancedImporter) Import(ctx context.Context, path string) ([]labels.
 func (sdnAdvancedImporter) sniff(_ string, head []byte) bool { return xmlRoot(head) == "Sanctions" }
 
 func (sdnAdvancedImporter) importFiles(ctx context.Context, files []string) ([]labels.Dataset, error) {
-	var out []labels.Dataset
-	for _, file := range files {
-		ds, err := readSDNAdvanced(ctx, file)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, ds)
-	}
-	return out, nil
+	return perFile(ctx, files, readSDNAdvanced)
 }
 
 // readSDNAdvanced streams one SDN_ADVANCED.XML file.

@@ -172,18 +172,7 @@ func (ultrasoundImporter) sniff(_ string, head []byte) bool {
 }
 
 func (ultrasoundImporter) importFiles(ctx context.Context, files []string) ([]labels.Dataset, error) {
-	var out []labels.Dataset
-	for _, file := range files {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		ds, err := readUltrasound(file)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, ds)
-	}
-	return out, nil
+	return perFile(ctx, files, func(_ context.Context, file string) (labels.Dataset, error) { return readUltrasound(file) })
 }
 
 // readUltrasound reads one address,name file; a row without two columns

@@ -60,15 +60,7 @@ func (sdnCSVImporter) sniff(_ string, head []byte) bool {
 }
 
 func (sdnCSVImporter) importFiles(ctx context.Context, files []string) ([]labels.Dataset, error) {
-	var out []labels.Dataset
-	for _, file := range files {
-		ds, err := readSDNCSV(ctx, file)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, ds)
-	}
-	return out, nil
+	return perFile(ctx, files, readSDNCSV)
 }
 
 // readSDNCSV reads one sdn.csv. A row without 12 columns is an error

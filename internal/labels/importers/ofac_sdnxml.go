@@ -55,15 +55,7 @@ func (s sdnXMLImporter) Import(ctx context.Context, path string) ([]labels.Datas
 func (sdnXMLImporter) sniff(_ string, head []byte) bool { return xmlRoot(head) == "sdnList" }
 
 func (sdnXMLImporter) importFiles(ctx context.Context, files []string) ([]labels.Dataset, error) {
-	var out []labels.Dataset
-	for _, file := range files {
-		ds, err := readSDNXML(ctx, file)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, ds)
-	}
-	return out, nil
+	return perFile(ctx, files, readSDNXML)
 }
 
 // readSDNXML streams one SDN.XML file. An unexpected element at the top

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -52,22 +51,7 @@ func (tagpackImporter) sniff(path string, head []byte) bool {
 }
 
 func (tagpackImporter) importFiles(ctx context.Context, files []string) ([]labels.Dataset, error) {
-	var out []labels.Dataset
-	for _, file := range files {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		data, err := os.ReadFile(file)
-		if err != nil {
-			return nil, fmt.Errorf("importers: %w", err)
-		}
-		ds, err := readTagPack(file, data)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, ds)
-	}
-	return out, nil
+	return perFile(ctx, files, readingFile(readTagPack))
 }
 
 // readTagPack parses one TagPack. A header without title, creator or a

@@ -74,32 +74,18 @@ func newEth(db EthGraph, src ethChain, opts Options) *Eth {
 // load reads the stages' progress and the id counters from the store.
 func (in *Eth) load(ctx context.Context) error {
 	in.st.addrs.reset()
-	var first store.Progress
-	var firstOK bool
+	names := make([]string, len(in.stages))
 	for i, s := range in.stages {
-		p, ok, err := in.db.Progress(ctx, s.Name())
-		if err != nil {
-			return err
-		}
-		if i == 0 {
-			first, firstOK = p, ok
-			continue
-		}
-		if ok != firstOK || p != first {
-			return fmt.Errorf("ingest: stage %s is at height %d but stage %s at %d: the store was not written by this version", s.Name(), p.Height, in.stages[0].Name(), first.Height)
-		}
+		names[i] = s.Name()
 	}
-	in.tip, in.haveTip = first, firstOK
-	in.st.nextTxNum, in.st.nextAddrID = 0, 1
-	start, ok, err := in.db.MetaU64(ctx, metaStartHeight)
+	start, err := in.loadProgress(ctx, in.db, names)
 	if err != nil {
 		return err
 	}
-	in.st.startHeight = in.opts.StartHeight
-	if ok {
-		in.st.startHeight = start
-	}
-	if !firstOK {
+	in.st.startHeight = start
+	in.st.nextTxNum, in.st.nextAddrID = 0, 1
+	first := in.tip
+	if !in.haveTip {
 		in.st.addrs.complete = true
 		return nil
 	}

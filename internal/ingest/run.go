@@ -40,6 +40,43 @@ type run struct {
 	lastRep time.Time
 }
 
+// progressReader is the part of a store loadProgress reads.
+type progressReader interface {
+	Progress(ctx context.Context, stage string) (store.Progress, bool, error)
+	MetaU64(ctx context.Context, name string) (uint64, bool, error)
+}
+
+// loadProgress reads the progress of the named stages, which must agree
+// (they are written in one batch), into the run's tip, and returns the
+// height the store starts at: the stored start height, or for a store that
+// never recorded one, the StartHeight option.
+func (r *run) loadProgress(ctx context.Context, db progressReader, stages []string) (uint64, error) {
+	var first store.Progress
+	var firstOK bool
+	for i, name := range stages {
+		p, ok, err := db.Progress(ctx, name)
+		if err != nil {
+			return 0, err
+		}
+		if i == 0 {
+			first, firstOK = p, ok
+			continue
+		}
+		if ok != firstOK || p != first {
+			return 0, fmt.Errorf("ingest: stage %s is at height %d but stage %s at %d: the store was not written by this version", name, p.Height, stages[0], first.Height)
+		}
+	}
+	r.tip, r.haveTip = first, firstOK
+	start, ok, err := db.MetaU64(ctx, metaStartHeight)
+	if err != nil {
+		return 0, err
+	}
+	if !ok {
+		start = r.opts.StartHeight
+	}
+	return start, nil
+}
+
 // newRun fills in the defaults of opts.
 func newRun(opts Options) run {
 	if opts.CacheEntries <= 0 {

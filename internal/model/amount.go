@@ -108,3 +108,43 @@ func FormatSats(sats int64) string {
 	}
 	return s
 }
+
+// MulDiv returns floor(a*b/c), computed without intermediate overflow, and
+// false when c is zero or the result does not fit 256 bits. Proportional
+// shares (a haircut's tainted part of a payment) are computed with it.
+func MulDiv(a, b, c Amount) (Amount, bool) {
+	if c.v.IsZero() {
+		return Amount{}, false
+	}
+	var r Amount
+	_, overflow := r.v.MulDivOverflow(&a.v, &b.v, &c.v)
+	return r, !overflow
+}
+
+// Min returns the smaller of a and b.
+func Min(a, b Amount) Amount {
+	if a.Cmp(b) <= 0 {
+		return a
+	}
+	return b
+}
+
+// MarshalJSON writes the amount as a bare JSON integer, exact at any size;
+// JSON numbers have no width limit, although some decoders (JavaScript's)
+// lose precision above 2^53.
+func (a Amount) MarshalJSON() ([]byte, error) { return []byte(a.v.Dec()), nil }
+
+// UnmarshalJSON reads a JSON integer or a string holding a decimal or
+// 0x-hex integer.
+func (a *Amount) UnmarshalJSON(b []byte) error {
+	s := string(b)
+	if len(s) >= 2 && s[0] == '"' && s[len(s)-1] == '"' {
+		s = s[1 : len(s)-1]
+	}
+	v, err := ParseAmount(s)
+	if err != nil {
+		return err
+	}
+	*a = v
+	return nil
+}

@@ -174,6 +174,9 @@ type Result struct {
 	// Holdings are the addresses still holding tainted value (forward) or
 	// the origins found (backward), by amount, largest first.
 	Holdings []Holding `json:"holdings"`
+	// Crossings are tainted transfers into bridges (forward), where a
+	// bridge rule may continue the trace on another chain.
+	Crossings []Crossing `json:"crossings,omitempty"`
 	// Totals account for the traced value per chain and asset.
 	Totals []Totals `json:"totals"`
 	// Stats describe the work done.
@@ -250,12 +253,62 @@ type Holding struct {
 	Outputs []string `json:"outputs,omitempty"`
 }
 
+// Crossing is tainted value sent into a bridge: transfer (or output)
+// Index of transaction Tx paid Value to the bridge address To, Tainted of
+// it. Continued names the seed the bridge rule continued with on the other
+// chain ("<chain>:<tx>:<index>"), empty when no rule matched a release.
+type Crossing struct {
+	Chain     string       `json:"chain"`
+	Asset     string       `json:"asset"`
+	Tx        string       `json:"tx"`
+	Index     uint32       `json:"index"`
+	From      string       `json:"from"`
+	To        string       `json:"to"`
+	Bridge    string       `json:"bridge"`
+	Value     model.Amount `json:"value"`
+	Tainted   model.Amount `json:"tainted"`
+	Height    uint64       `json:"height"`
+	Time      time.Time    `json:"time"`
+	Hop       int          `json:"hop"`
+	Continued string       `json:"continued,omitempty"`
+}
+
+// Seed is a starting point given by position rather than by address: a
+// bridge release or an incident's transaction. Forward on a UTXO chain,
+// output Index of Tx holds Tainted (FIFO: its first Tainted units); on an
+// account chain, the recipient of transfer Index of Tx received Tainted of
+// it. Hop is the hop count the seed starts at.
+type Seed struct {
+	Tx      string       `json:"tx"`
+	Index   uint32       `json:"index"`
+	Tainted model.Amount `json:"tainted"`
+	Hop     int          `json:"hop"`
+}
+
+// Engine runs traces on one chain's store; UTXO and Account implement it.
+// Implementations are safe for concurrent use; each Run returns a Result
+// the caller owns.
+type Engine interface {
+	// Chain is the chain id of the engine's store (package addrs').
+	Chain() string
+	// Tip is the store's best height.
+	Tip(ctx context.Context) (uint64, error)
+	// Run traces from p's sources and, forward, from seeds as well. Seed
+	// value counts as SwappedIn/BridgedIn-style entry under Source.
+	Run(ctx context.Context, p Params, seeds []Seed) (*Result, error)
+}
+
 // Totals account for the traced value of one asset on one chain. For the
 // conserving models (haircut, FIFO) In equals Out exactly:
 //
 //	Source + SwappedIn + BridgedIn =
-//	    Endpoints + Mixers + Unspent + Dust + BeyondLimits + Fees + SwappedOut + BridgedOut
+//	    Endpoints + Mixers + Unspent + Dust + BeyondLimits + Fees + Burnt
+//	    + Minted + SwappedOut + BridgedOut
 //
+// Forward, Unspent is tainted value still at addresses; Burnt is value sent
+// to the zero address. Backward, the figures are of origins: Endpoints are
+// labelled origins, Minted is value that came from coinbases, token mints
+// or beacon withdrawals, Unspent stays zero.
 // Under poison the figures are the full values of tainted outputs and do
 // not balance.
 type Totals struct {
@@ -270,6 +323,8 @@ type Totals struct {
 	Dust         model.Amount `json:"dust"`
 	BeyondLimits model.Amount `json:"beyond_limits"`
 	Fees         model.Amount `json:"fees"`
+	Burnt        model.Amount `json:"burnt"`
+	Minted       model.Amount `json:"minted"`
 	SwappedOut   model.Amount `json:"swapped_out"`
 	BridgedOut   model.Amount `json:"bridged_out"`
 }
@@ -279,7 +334,7 @@ func (t *Totals) In() model.Amount { return sum(t.Source, t.SwappedIn, t.Bridged
 
 // Out returns the value the trace accounted for.
 func (t *Totals) Out() model.Amount {
-	return sum(t.Endpoints, t.Mixers, t.Unspent, t.Dust, t.BeyondLimits, t.Fees, t.SwappedOut, t.BridgedOut)
+	return sum(t.Endpoints, t.Mixers, t.Unspent, t.Dust, t.BeyondLimits, t.Fees, t.Burnt, t.Minted, t.SwappedOut, t.BridgedOut)
 }
 
 // Balanced reports whether In equals Out.
@@ -308,12 +363,6 @@ type Stats struct {
 // Implementations are safe for concurrent use.
 type Labeler interface {
 	Lookup(chain, address string) []labels.Label
-}
-
-// Tracer runs traces on one chain's store. Implementations are safe for
-// concurrent use; each call returns a Result the caller owns.
-type Tracer interface {
-	Trace(ctx context.Context, p Params) (*Result, error)
 }
 
 // Class is what the stop rules make of an address's labels.

@@ -133,4 +133,3 @@ func TestDepositHeuristicRealChain(t *testing.T) {
 		}
 	}
 }
-

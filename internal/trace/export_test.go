@@ -12,7 +12,7 @@ import (
 	"github.com/chaintrace/chaintrace/internal/model"
 )
 
-func amt(n uint64) model.Amount { return model.AmountFromUint64(n) }
+func exAmt(n uint64) model.Amount { return model.AmountFromUint64(n) }
 
 // exampleResult is a small forward trace: S paid A 60 (tainted 50) and A
 // paid exchange X 40 (tainted 33), A keeping the rest.
@@ -27,12 +27,12 @@ func exampleResult() *Result {
 			{ID: "btc:X", Chain: "btc", Address: "X", Role: RoleEndpoint, Hop: 2, Labels: []Label{{Label: "Exchange \"X\"", Category: "exchange"}}},
 		},
 		Edges: []Edge{
-			{From: "btc:S", To: "btc:A", Chain: "btc", Asset: "BTC", Tx: "t1", Height: 1, Time: t0, Hop: 1, Value: amt(60), Tainted: amt(50)},
-			{From: "btc:A", To: "btc:X", Chain: "btc", Asset: "BTC", Tx: "t2", Height: 2, Time: t0.Add(time.Hour), Hop: 2, Value: amt(40), Tainted: amt(33)},
+			{From: "btc:S", To: "btc:A", Chain: "btc", Asset: "BTC", Tx: "t1", Height: 1, Time: t0, Hop: 1, Value: exAmt(60), Tainted: exAmt(50)},
+			{From: "btc:A", To: "btc:X", Chain: "btc", Asset: "BTC", Tx: "t2", Height: 2, Time: t0.Add(time.Hour), Hop: 2, Value: exAmt(40), Tainted: exAmt(33)},
 		},
-		Endpoints: []Endpoint{{Node: "btc:X", Chain: "btc", Address: "X", Entity: "X", Label: "Exchange X", Category: "exchange", Asset: "BTC", Tainted: amt(33), Share: 0.66, Hop: 2, Txs: 1}},
-		Holdings:  []Holding{{Node: "btc:A", Chain: "btc", Address: "A", Asset: "BTC", Amount: amt(17), Hop: 1, Outputs: []string{"t2:1"}}},
-		Totals:    []Totals{{Chain: "btc", Asset: "BTC", Source: amt(50), Endpoints: amt(33), Unspent: amt(17)}},
+		Endpoints: []Endpoint{{Node: "btc:X", Chain: "btc", Address: "X", Entity: "X", Label: "Exchange X", Category: "exchange", Asset: "BTC", Tainted: exAmt(33), Share: 0.66, Hop: 2, Txs: 1}},
+		Holdings:  []Holding{{Node: "btc:A", Chain: "btc", Address: "A", Asset: "BTC", Amount: exAmt(17), Hop: 1, Outputs: []string{"t2:1"}}},
+		Totals:    []Totals{{Chain: "btc", Asset: "BTC", Source: exAmt(50), Endpoints: exAmt(33), Unspent: exAmt(17)}},
 	}
 }
 

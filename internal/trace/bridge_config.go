@@ -6,6 +6,8 @@ import (
 	"os"
 	"time"
 
+	"github.com/chaintrace/chaintrace/internal/addrs"
+	"github.com/chaintrace/chaintrace/internal/labels"
 	"gopkg.in/yaml.v3"
 )
 
@@ -106,4 +108,53 @@ func LoadBridges(path string, listers map[string]PaymentLister) ([]BridgeRule, [
 			ReleaseAsset: s.Release.Asset, Num: num, Den: den, MaxFee: s.MaxFee, Window: window, Releases: l})
 	}
 	return rules, skipped, nil
+}
+
+// ExtraLabels is a Labeler that adds labels to those of Base (which may be
+// nil): a trace's bridge deposit addresses are bridges to the stop rules
+// even when no label database says so.
+type ExtraLabels struct {
+	Base  Labeler
+	Extra map[string][]labels.Label // by chain + "\x00" + normalised address
+}
+
+// Lookup implements Labeler. The returned slice must not be modified.
+func (x *ExtraLabels) Lookup(chain, address string) []labels.Label {
+	var base []labels.Label
+	if x.Base != nil {
+		base = x.Base.Lookup(chain, address)
+	}
+	extra := x.Extra[chain+"\x00"+address]
+	if len(extra) == 0 {
+		return base
+	}
+	if len(base) == 0 {
+		return extra
+	}
+	out := make([]labels.Label, 0, len(base)+len(extra))
+	return append(append(out, base...), extra...)
+}
+
+// WithBridgeLabels returns base with a "bridge" label on every deposit
+// address of the pegged bridge rules.
+func WithBridgeLabels(base Labeler, rules []BridgeRule) Labeler {
+	x := &ExtraLabels{Base: base, Extra: map[string][]labels.Label{}}
+	for _, r := range rules {
+		b, ok := r.(*PeggedBridge)
+		if !ok {
+			continue
+		}
+		for _, a := range b.DepositAddresses {
+			if n, err := addrs.Normalize(b.DepositChain, a); err == nil {
+				a = n
+			}
+			k := b.DepositChain + "\x00" + a
+			x.Extra[k] = append(x.Extra[k], labels.Label{Chain: b.DepositChain, Address: a, Label: b.Label,
+				Category: "bridge", Dataset: "bridge-rules", Confidence: "bridge_rules", ConfidenceLevel: 100})
+		}
+	}
+	if len(x.Extra) == 0 {
+		return base
+	}
+	return x
 }

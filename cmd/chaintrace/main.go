@@ -67,7 +67,8 @@ the look-ups, all offline.`,
 	pf.StringVar(&g.dataDir, "data", def, "store directory (env CHAINTRACE_DATA)")
 	pf.StringVar(&g.logFormat, "log-format", "text", "log format on stderr: text or json")
 	pf.StringVar(&g.logLevel, "log-level", "info", "log level: debug, info, warn, error")
-	root.AddCommand(newIngestCmd(g), newBTCCmd(g), newDemoCmd(g), newLabelsCmd(g), newActorsCmd(g), newScreenCmd(g), newServeCmd(g), newETHCmd(g))
+	root.AddCommand(newIngestCmd(g), newBTCCmd(g), newDemoCmd(g), newLabelsCmd(g), newActorsCmd(g), newScreenCmd(g), newServeCmd(g), newETHCmd(g), newClusterCmd(g))
+	root.AddCommand(newTraceCmd(g))
 	return root
 }
 

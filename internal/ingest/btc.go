@@ -72,7 +72,7 @@ func NewBTC(db store.Graph, src BlockSource, opts Options) *BTC {
 	st := &state{db: db, caches: newCaches(r.opts.CacheEntries)}
 	return &BTC{
 		run: r, db: db, src: src, st: st,
-		stages: []Stage{blocksStage{st}, txsStage{st}, addrIndexStage{st}},
+		stages: []Stage{blocksStage{st}, txsStage{st}, addrIndexStage{st}, &clustersStage{}},
 	}
 }
 

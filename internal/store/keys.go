@@ -20,6 +20,10 @@ import (
 //	A <addrkey>                          addrid(8)
 //	a <addrid:8>                         addrkey
 //	x <addrid:8> <txnum:8> <dir:1> <idx:4>  value (uvarint)
+//	U <txnum:8>                          link log: kind(1) then the sorted distinct
+//	                                     input address ids as uvarints, each
+//	                                     after the first as its difference to
+//	                                     the previous (none for CoinJoin kinds)
 const (
 	prefixMeta     = 'M'
 	prefixProgress = 'P'
@@ -31,6 +35,7 @@ const (
 	prefixAddrKey  = 'A'
 	prefixAddrID   = 'a'
 	prefixEvent    = 'x'
+	prefixLink     = 'U'
 )
 
 // Event directions in x keys: receipts sort before spends within a

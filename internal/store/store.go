@@ -39,6 +39,14 @@ type Reader interface {
 	// Digest hashes the store's whole content in key order and counts the
 	// entries; equal digests mean equal content.
 	Digest(ctx context.Context) ([32]byte, int, error)
+	// Links visits the link log (the clustering stage's record of
+	// multi-input transactions and CoinJoins) from transaction ordinal
+	// fromTxNum in ordinal order until fn returns false. addrIDs, sorted
+	// and distinct, is reused between calls and valid only during one.
+	Links(ctx context.Context, fromTxNum uint64, fn func(txnum uint64, kind uint8, addrIDs []uint64) bool) error
+	// Link returns the kind of a transaction's link-log entry, false when
+	// it has none.
+	Link(ctx context.Context, txnum uint64) (kind uint8, ok bool, err error)
 }
 
 // Batch collects writes that become visible together on Commit, or not at
@@ -73,6 +81,11 @@ type Batch interface {
 	// AddrID, TxNum, Spent and Index.
 	PutEvent(e Event)
 	DeleteEvent(e Event)
+	// PutLink writes transaction txnum's link-log entry: kind (LinkMultiInput
+	// or a CoinJoin kind) and, for LinkMultiInput, the input address ids,
+	// which it sorts and deduplicates; CoinJoin kinds store no ids.
+	PutLink(txnum uint64, kind uint8, addrIDs []uint64)
+	DeleteLink(txnum uint64)
 }
 
 // Graph is a store that ingest can write: a Reader that makes Batches.

@@ -28,12 +28,12 @@ type PaymentLister interface {
 // custodian and released as a wrapped token: a deposit of Value into one of
 // DepositAddresses on DepositChain is paid out by one of ReleaseAddresses
 // on ReleaseChain as Value×Num/Den (the peg, converting base units) less a
-// fee of at most MaxFee of it, within Window after the deposit. Amount and
-// time are all a public chain shows of most bridges (the recipient is in
-// the bridge's own messages), so the rule takes the earliest unused
-// release that fits and reports it; a busy bridge with many equal
-// deposits can mismatch, which is why the release is named in the result
-// for the investigator to confirm.
+// fee of at most MaxFee of it, within Window after the deposit (less
+// ClockSkew). Amount and time are all a public chain shows of most bridges
+// (the recipient is in the bridge's own messages), so the rule takes the
+// unused release closest in time that fits and reports it; a busy bridge
+// with many equal deposits can mismatch, which is why the release is named
+// in the result for the investigator to confirm.
 //
 // Worked example: 1.5 BTC (150,000,000 sat) sent to the custodian's
 // deposit address at 10:00; the bridge's minter pays 149,850,000 units of
@@ -52,7 +52,12 @@ type PeggedBridge struct {
 	Num, Den         uint64
 	MaxFee           float64
 	Window           time.Duration
-	Releases         PaymentLister
+	// ClockSkew widens the window backwards (default 2h): block times of
+	// different chains are not one clock, and Bitcoin's may run up to two
+	// hours ahead of real time by consensus rule, so a release can carry
+	// an earlier time than the deposit it pays out.
+	ClockSkew time.Duration
+	Releases  PaymentLister
 }
 
 // Name returns the rule's label.
@@ -81,23 +86,35 @@ func (b *PeggedBridge) Match(ctx context.Context, c Crossing, used map[string]bo
 	if window == 0 {
 		window = 24 * time.Hour
 	}
+	skew := b.ClockSkew
+	if skew == 0 {
+		skew = 2 * time.Hour
+	}
 	var found Release
 	var hit bool
 	for _, addr := range b.ReleaseAddresses {
-		err := b.Releases.Payments(ctx, addr, b.ReleaseAsset, c.Time, c.Time.Add(window), func(r Release) bool {
+		err := b.Releases.Payments(ctx, addr, b.ReleaseAsset, c.Time.Add(-skew), c.Time.Add(window), func(r Release) bool {
 			if used[r.Key()] || r.Value.Cmp(expected) > 0 || r.Value.Cmp(floor) < 0 {
 				return true
 			}
-			if !hit || r.Time.Before(found.Time) {
+			// The release closest in time to the deposit wins.
+			if !hit || absDur(r.Time.Sub(c.Time)) < absDur(found.Time.Sub(c.Time)) {
 				found, hit = r, true
 			}
-			return false
+			return true
 		})
 		if err != nil {
 			return Release{}, false, fmt.Errorf("releases of %s: %w", addr, err)
 		}
 	}
 	return found, hit, nil
+}
+
+func absDur(d time.Duration) time.Duration {
+	if d < 0 {
+		return -d
+	}
+	return d
 }
 
 func containsFold(set []string, s string) bool {

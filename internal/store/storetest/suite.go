@@ -30,6 +30,7 @@ func Run(t *testing.T, open Opener) {
 		{"EventsOrder", testEventsOrder},
 		{"DeleteUndoesPut", testDeleteUndoesPut},
 		{"AddrsFrom", testAddrsFrom},
+		{"Links", testLinks},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
@@ -315,5 +316,73 @@ func testAddrsFrom(t *testing.T, g store.Graph) {
 	}
 	if !reflect.DeepEqual(ids, []uint64{2, 3}) {
 		t.Fatalf("AddrsFrom(2) = %v", ids)
+	}
+}
+
+// link is one link-log entry as the suite expects to read it back.
+type link struct {
+	txnum uint64
+	kind  uint8
+	ids   []uint64
+}
+
+func readLinks(t *testing.T, g store.Graph, from uint64, limit int) []link {
+	t.Helper()
+	var got []link
+	err := g.Links(context.Background(), from, func(txnum uint64, kind uint8, ids []uint64) bool {
+		got = append(got, link{txnum, kind, append([]uint64(nil), ids...)})
+		return len(got) < limit
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got
+}
+
+func testLinks(t *testing.T, g store.Graph) {
+	ctx := context.Background()
+	b := g.NewBatch()
+	ids := []uint64{9, 3, 300, 3, 70000}
+	b.PutLink(1<<40, store.LinkMultiInput, ids)
+	ids[0] = 1 // PutLink copies its argument
+	b.PutLink(5, store.LinkWhirlpool, []uint64{1, 2})
+	b.PutLink(7, store.LinkMultiInput, []uint64{2, 1})
+	b.PutLink(2, store.LinkMultiInput, []uint64{4, 5})
+	b.DeleteLink(2)
+	if err := b.Commit(ctx, true); err != nil {
+		t.Fatal(err)
+	}
+	b.Close()
+	want := []link{
+		{5, store.LinkWhirlpool, nil},
+		{7, store.LinkMultiInput, []uint64{1, 2}},
+		{1 << 40, store.LinkMultiInput, []uint64{3, 9, 300, 70000}},
+	}
+	norm := func(ls []link) []link {
+		for i := range ls {
+			if len(ls[i].ids) == 0 {
+				ls[i].ids = nil
+			}
+		}
+		return ls
+	}
+	if got := norm(readLinks(t, g, 0, 100)); !reflect.DeepEqual(got, want) {
+		t.Fatalf("Links(0) = %v, want %v", got, want)
+	}
+	if got := norm(readLinks(t, g, 6, 100)); !reflect.DeepEqual(got, want[1:]) {
+		t.Fatalf("Links(6) = %v, want %v", got, want[1:])
+	}
+	if got := norm(readLinks(t, g, 0, 2)); !reflect.DeepEqual(got, want[:2]) {
+		t.Fatalf("Links stopped after 2 = %v, want %v", got, want[:2])
+	}
+	for _, c := range []struct {
+		txnum uint64
+		kind  uint8
+		ok    bool
+	}{{5, store.LinkWhirlpool, true}, {7, store.LinkMultiInput, true}, {2, 0, false}, {6, 0, false}} {
+		kind, ok, err := g.Link(ctx, c.txnum)
+		if err != nil || kind != c.kind || ok != c.ok {
+			t.Fatalf("Link(%d) = %d, %v, %v; want %d, %v", c.txnum, kind, ok, err, c.kind, c.ok)
+		}
 	}
 }

@@ -83,6 +83,9 @@ func (in *BTC) load(ctx context.Context) error {
 	for i, s := range in.stages {
 		names[i] = s.Name()
 	}
+	if err := in.backfillClusters(ctx); err != nil {
+		return err
+	}
 	start, err := in.loadProgress(ctx, in.db, names)
 	if err != nil {
 		return err

@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/chaintrace/chaintrace/internal/cluster"
 	"github.com/chaintrace/chaintrace/internal/store"
@@ -44,4 +45,48 @@ func (s *clustersStage) Unwind(ctx context.Context, w store.Batch, u *unwindBloc
 		}
 	}
 	return nil
+}
+
+// backfillClusters writes the clusters stage's link log for a store
+// ingested before the stage existed: its other stages have progress and
+// it has none. It replays every stored transaction through Classify in
+// chain order, committing as it goes, and records the stage's progress
+// (the other stages' tip) in the last batch. Puts are idempotent, so a
+// backfill killed half-way simply starts again.
+func (in *BTC) backfillClusters(ctx context.Context) error {
+	if _, ok, err := in.db.Progress(ctx, cluster.StageName); err != nil || ok {
+		return err
+	}
+	tip, ok, err := in.db.Progress(ctx, "blocks")
+	if err != nil || !ok {
+		return err
+	}
+	b, err := in.db.BlockByHeight(ctx, tip.Height)
+	if err != nil {
+		return err
+	}
+	end := b.TxNumMin + uint64(b.TxCount)
+	in.log.Info("building the clusters stage for a store written before it existed", "txs", end)
+	w := in.db.NewBatch()
+	defer w.Close()
+	var rec store.TxRec
+	var ids []uint64
+	for n := uint64(0); n < end; n++ {
+		if err := in.db.Tx(ctx, n, &rec); err != nil {
+			return fmt.Errorf("ingest: clusters backfill: %w", err)
+		}
+		kind, out, ok := cluster.Classify(&rec, ids)
+		ids = out
+		if ok {
+			w.PutLink(rec.TxNum, kind, out)
+		}
+		if w.Len() >= in.opts.BatchBytes {
+			if err := w.Commit(ctx, false); err != nil {
+				return err
+			}
+			in.log.Info("clusters backfill", "txs", n+1, "of", end)
+		}
+	}
+	w.SetProgress(cluster.StageName, tip)
+	return w.Commit(ctx, true)
 }

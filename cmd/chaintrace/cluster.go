@@ -7,6 +7,7 @@ import (
 	"maps"
 	"os"
 	"slices"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/chaintrace/chaintrace/internal/btc"
@@ -18,10 +19,11 @@ import (
 )
 
 type clusterFlags struct {
-	network string
-	json    bool
-	limit   int
-	top     int
+	network  string
+	ethChain string
+	json     bool
+	limit    int
+	top      int
 }
 
 const clusterHelp = `Group Bitcoin addresses into clusters believed to have one owner.
@@ -48,7 +50,15 @@ inputs; they are recorded by kind so that tracing can flag them:
 Exchange batch payouts (one or two funding addresses) do not match.
 
 A cluster is an estimate: a single false link merges two owners, and
-wallets that never spend several addresses together stay split.`
+wallets that never spend several addresses together stay split.
+
+Ethereum and EVM addresses (0x...) have no multi-input transactions; for
+them show applies the deposit-address heuristic around the labelled
+exchange addresses: an address that receives value and sweeps it, and only
+it, to one exchange address within 3,200 blocks, less at most 1% (or 0.01
+ETH of gas), is that exchange's deposit address, and every address that
+paid into one deposit address belongs to the same customer. It also tells
+a contract from an externally owned account by what the store shows.`
 
 func newClusterCmd(g *globals) *cobra.Command {
 	f := &clusterFlags{}
@@ -59,6 +69,7 @@ func newClusterCmd(g *globals) *cobra.Command {
 	}
 	pf := cmd.PersistentFlags()
 	pf.StringVar(&f.network, "network", "", "network of the store (default: the only Bitcoin store under --data)")
+	pf.StringVar(&f.ethChain, "eth-chain", "ethereum", "chain of the EVM store for 0x addresses (eth-<chain> under --data)")
 	pf.BoolVar(&f.json, "json", false, "print JSON")
 	showCmd := &cobra.Command{
 		Use:   "show ADDR",
@@ -72,6 +83,9 @@ labels found on members. A label marked as a cluster definer applies to
 the whole cluster; others only to the member they are on.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if strings.HasPrefix(args[0], "0x") || strings.HasPrefix(args[0], "0X") {
+				return runClusterShowETH(cmd.Context(), g, f, args[0])
+			}
 			return runClusterShow(cmd.Context(), g, f, args[0])
 		},
 	}

@@ -18,7 +18,9 @@ const (
 	// Contract was created by a transaction or a create frame, moved value
 	// from inside a call, or is a token contract.
 	Contract AccountKind = "contract"
-	// Unknown never did anything that tells: it only received.
+	// Unknown never did anything that tells: it only received. A contract
+	// created without value and never called with value looks like this
+	// too, as the store indexes value transfers, not creations.
 	Unknown AccountKind = "unknown"
 )
 

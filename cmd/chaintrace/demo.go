@@ -41,7 +41,9 @@ func newDemoCmd(g *globals) *cobra.Command {
  3. ingests the real Bitcoin mainnet blocks 0-14,131 that ship in the btcd
     Go module (found with "go list"; skipped if absent) into
     --data/btc-mainnet;
- 4. prints look-ups: a transaction, an address and a block.`,
+ 4. prints look-ups: a transaction, an address and a block;
+ 5. shows the cluster of a real 2009 address and traces its coins forward
+    three hops with the haircut model.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runDemo(cmd.Context(), g, f)
@@ -96,8 +98,25 @@ func runDemo(ctx context.Context, g *globals, f *demoFlags) error {
 		return err
 	}
 	fmt.Fprintln(out, "== 5. look-ups anyone can check on a block explorer")
-	_, err = demoLookups(ctx, g, "mainnet", "f4184fc596403b9d638783cf57adfe4c75c605f6356fbc91338530e9831e9e16")
-	return err
+	if _, err = demoLookups(ctx, g, "mainnet", "f4184fc596403b9d638783cf57adfe4c75c605f6356fbc91338530e9831e9e16"); err != nil {
+		return err
+	}
+	return demoClusterTrace(ctx, g)
+}
+
+// demoClusterTrace shows clustering and tracing on the real 2009-2010
+// blocks: the cluster of the address that paid the first person-to-person
+// bitcoin transaction (block 170), and where its coins went within three
+// hops under the haircut model.
+func demoClusterTrace(ctx context.Context, g *globals) error {
+	const addr = "12cbQLTFMXRnSzktFkuoG3eHoMeFtpTu3S"
+	fmt.Fprintln(g.out, "== 6. the cluster of "+addr+" (multi-input heuristic, CoinJoins excluded)")
+	if err := runClusterShow(ctx, g, &clusterFlags{network: "mainnet", limit: 10}, addr); err != nil {
+		return err
+	}
+	fmt.Fprintln(g.out, "\n== 7. where its coins went: forward trace, haircut model, 3 hops")
+	return runTrace(ctx, g, &traceFlags{chain: "btc", from: addr, direction: "forward", model: "haircut", hops: 3,
+		min: "0", format: "text", group: "address"})
 }
 
 // demoScreening labels the addresses that funded the demo transaction as

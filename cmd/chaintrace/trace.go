@@ -6,10 +6,13 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
 
+	"github.com/btcsuite/btcd/chaincfg"
+	"github.com/chaintrace/chaintrace/internal/btc"
 	"github.com/chaintrace/chaintrace/internal/cluster"
 	"github.com/chaintrace/chaintrace/internal/model"
 	"github.com/chaintrace/chaintrace/internal/store"
@@ -24,6 +27,7 @@ type traceEnv struct {
 	engines map[string]trace.Engine
 	listers map[string]trace.PaymentLister
 	eth     map[string]*store.DB // account stores, for token units
+	btc     map[string]*store.DB // Bitcoin stores, for clusters
 	labels  trace.Labeler
 	rules   []trace.BridgeRule
 	closers []func() error
@@ -112,6 +116,7 @@ func openTraceEnv(ctx context.Context, g *globals, bridgesPath string) (*traceEn
 		env.rules = rules
 		env.labels = trace.WithBridgeLabels(env.labels, rules)
 	}
+	env.btc = btcDBs
 	for chain, db := range btcDBs {
 		e, err := trace.NewUTXO(db, trace.UTXOOptions{Chain: chain, Labels: env.labels, Annotator: cluster.NewAnnotator(db)})
 		if err != nil {
@@ -129,6 +134,47 @@ func openTraceEnv(ctx context.Context, g *globals, bridgesPath string) (*traceEn
 		env.engines[chain] = e
 	}
 	return env, nil
+}
+
+// clusterOf builds the cluster index of every Bitcoin store and names the
+// cluster of an address when it has more than one member.
+func (e *traceEnv) clusterOf(ctx context.Context) (trace.ClusterOf, error) {
+	type chainIx struct {
+		db  *store.DB
+		ix  *cluster.Index
+		net *chaincfg.Params
+	}
+	ixs := map[string]chainIx{}
+	for chain, db := range e.btc {
+		ix, err := cluster.Build(ctx, db)
+		if err != nil {
+			return nil, err
+		}
+		net, err := btc.Network(db.Meta().Network)
+		if err != nil {
+			return nil, err
+		}
+		ixs[chain] = chainIx{db, ix, net}
+	}
+	return func(chain, address string) (string, bool) {
+		c, ok := ixs[chain]
+		if !ok {
+			return "", false
+		}
+		k, err := btc.ParseAddress(address, c.net)
+		if err != nil {
+			return "", false
+		}
+		id, err := c.db.AddrID(ctx, k.Bytes())
+		if err != nil {
+			return "", false
+		}
+		cid := c.ix.ClusterOf(id)
+		if c.ix.Size(cid) < 2 {
+			return "", false
+		}
+		return strconv.FormatUint(cid, 10), true
+	}, nil
 }
 
 // resolveChain turns --chain (btc, eth, or a full chain id) into the id of
@@ -184,7 +230,7 @@ func (e *traceEnv) units(ctx context.Context) trace.Units {
 
 type traceFlags struct {
 	chain, from, txs, direction, model, min, since, until, asset string
-	format, table, output, bridges, stopAt                       string
+	format, table, output, bridges, stopAt, group                string
 	hops                                                         int
 	asJSON, throughMixers, noSwaps, changeSameHop                bool
 }
@@ -243,6 +289,7 @@ store heights it saw, so that it can be reproduced.`,
 	fl.BoolVar(&f.noSwaps, "no-swaps", false, "stop at DEX swaps instead of following the received asset")
 	fl.BoolVar(&f.changeSameHop, "change-same-hop", false, "count a payment to a likely change output as the same hop (long peel chains)")
 	fl.StringVar(&f.stopAt, "stop-at", "", "categories to stop at, comma-separated (default: "+strings.Join(trace.StopCategories, ",")+")")
+	fl.StringVar(&f.group, "group", "address", "flow-graph nodes: address, or cluster (Bitcoin addresses merged by the multi-input heuristic)")
 	fl.StringVar(&f.bridges, "bridges", "", "bridge rules file (YAML) to continue across chains")
 	fl.BoolVar(&f.asJSON, "json", false, "print the result as JSON (same as --format json)")
 	fl.StringVar(&f.format, "format", "text", "output format: text, json, csv or dot")
@@ -301,6 +348,17 @@ func runTrace(ctx context.Context, g *globals, f *traceFlags) error {
 	if err != nil {
 		return err
 	}
+	switch f.group {
+	case "address":
+	case "cluster":
+		of, err := env.clusterOf(ctx)
+		if err != nil {
+			return err
+		}
+		trace.GroupByCluster(res, of)
+	default:
+		return fmt.Errorf("--group %q: want address or cluster", f.group)
+	}
 	w := g.out
 	if f.output != "" {
 		file, err := os.Create(f.output)
@@ -334,7 +392,7 @@ func writeTraceText(w io.Writer, r *trace.Result, u trace.Units) error {
 	for c, h := range r.Heights {
 		fmt.Fprintf(w, "; %s at height %d", c, h)
 	}
-	fmt.Fprintf(w, "\n%d transactions, %d addresses, %s\n", r.Stats.Txs, r.Stats.Addresses, r.Stats.Elapsed.Round(time.Millisecond))
+	fmt.Fprintf(w, "\n%d transactions, %d addresses, %.1f ms\n", r.Stats.Txs, r.Stats.Addresses, float64(r.Stats.Elapsed.Microseconds())/1000)
 	if r.Stats.Truncated {
 		fmt.Fprintln(w, "work limit reached: the rest is counted as beyond limits")
 	}

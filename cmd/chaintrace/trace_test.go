@@ -177,3 +177,63 @@ func mustAmount(t *testing.T, s string) model.Amount {
 	}
 	return a
 }
+
+// TestCLITraceMainnetGroups traces the coins of a real 2009 address six
+// hops forward and checks the cluster view of the flow graph against
+// `cluster show`: every cluster node stands for a multi-member cluster
+// that holds the node's address, and no cluster has two nodes.
+func TestCLITraceMainnetGroups(t *testing.T) {
+	data := t.TempDir()
+	if _, err := run(t, "--data", data, "--log-level", "warn", "ingest", "btc", "--blocks", mainnetBlk(t)); err != nil {
+		t.Fatal(err)
+	}
+	traceJSON := func(group string) trace.Result {
+		t.Helper()
+		out, err := run(t, "--data", data, "--log-level", "warn", "trace", "--chain", "btc", "--from",
+			"12cbQLTFMXRnSzktFkuoG3eHoMeFtpTu3S", "--hops", "6", "--group", group, "--json")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var r trace.Result
+		if err := json.Unmarshal([]byte(out), &r); err != nil {
+			t.Fatal(err)
+		}
+		for _, tot := range r.Totals {
+			if !tot.Balanced() {
+				t.Fatalf("--group %s: totals do not balance: %+v", group, tot)
+			}
+		}
+		return r
+	}
+	byAddr, byCluster := traceJSON("address"), traceJSON("cluster")
+	clusters := 0
+	seen := map[string]bool{}
+	for _, n := range byCluster.Nodes {
+		if seen[n.ID] {
+			t.Fatalf("node %s twice", n.ID)
+		}
+		seen[n.ID] = true
+		if n.Cluster == "" {
+			continue
+		}
+		clusters++
+		out, err := run(t, "--data", data, "cluster", "show", "--json", "--limit", "0", n.Address)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var s struct {
+			ClusterID uint64   `json:"cluster_id"`
+			Size      int      `json:"size"`
+			Addresses []string `json:"addresses"`
+		}
+		if err := json.Unmarshal([]byte(out), &s); err != nil {
+			t.Fatal(err)
+		}
+		if fmt.Sprint(s.ClusterID) != n.Cluster || s.Size < 2 {
+			t.Errorf("node %s: cluster show says #%d of %d members", n.ID, s.ClusterID, s.Size)
+		}
+	}
+	if clusters == 0 || len(byCluster.Nodes) >= len(byAddr.Nodes) {
+		t.Fatalf("%d cluster nodes; %d nodes by cluster vs %d by address: grouping merged nothing", clusters, len(byCluster.Nodes), len(byAddr.Nodes))
+	}
+}

@@ -69,6 +69,7 @@ the look-ups, all offline.`,
 	pf.StringVar(&g.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	root.AddCommand(newIngestCmd(g), newBTCCmd(g), newDemoCmd(g), newLabelsCmd(g), newActorsCmd(g), newScreenCmd(g), newServeCmd(g), newETHCmd(g), newClusterCmd(g))
 	root.AddCommand(newTraceCmd(g))
+	root.AddCommand(newIncidentsCmd(g))
 	return root
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/btcsuite/btcd/chaincfg"
 	"github.com/chaintrace/chaintrace/internal/btc"
 	"github.com/chaintrace/chaintrace/internal/cluster"
+	"github.com/chaintrace/chaintrace/internal/incident"
 	"github.com/chaintrace/chaintrace/internal/model"
 	"github.com/chaintrace/chaintrace/internal/store"
 	"github.com/chaintrace/chaintrace/internal/trace"
@@ -230,7 +231,7 @@ func (e *traceEnv) units(ctx context.Context) trace.Units {
 
 type traceFlags struct {
 	chain, from, txs, direction, model, min, since, until, asset string
-	format, table, output, bridges, stopAt, group                string
+	format, table, output, bridges, stopAt, group, incident      string
 	hops                                                         int
 	asJSON, throughMixers, noSwaps, changeSameHop                bool
 }
@@ -265,9 +266,13 @@ For haircut and fifo the totals add up exactly: what left the source =
 endpoints + mixers + unspent + dust + beyond limits + fees (+ burnt,
 swapped and bridged value). Amounts in JSON and CSV are integers of the
 smallest unit (satoshi, wei). The result records the parameters and the
-store heights it saw, so that it can be reproduced.`,
+store heights it saw, so that it can be reproduced.
+
+--incident ID starts from the attacker addresses and theft transactions
+the incident registry holds for the chain (chaintrace incidents show ID).`,
 		Example: `  chaintrace trace --chain btc --from 12cbQLTFMXRnSzktFkuoG3eHoMeFtpTu3S --hops 3 --json
   chaintrace trace --chain eth --from 0x098B716B8Aaf21512996dC57EB0615e2383E2f96 --model fifo --format dot -o flow.dot
+  chaintrace trace --chain eth --incident 2022-03-ronin-bridge --hops 4
   chaintrace trace --chain btc --from bc1q... --direction backward --model haircut --format csv --table endpoints`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -278,6 +283,7 @@ store heights it saw, so that it can be reproduced.`,
 	fl.StringVar(&f.chain, "chain", "btc", "chain: btc, eth, or a store's full chain id (btc-regtest, eth-dev)")
 	fl.StringVar(&f.from, "from", "", "source addresses, comma-separated")
 	fl.StringVar(&f.txs, "tx", "", "source transactions, comma-separated")
+	fl.StringVar(&f.incident, "incident", "", "start from a registry incident's attacker addresses and theft transactions on --chain (see \"chaintrace incidents list\")")
 	fl.StringVar(&f.direction, "direction", "forward", "forward or backward")
 	fl.StringVar(&f.model, "model", "haircut", "taint model: poison, haircut or fifo")
 	fl.IntVar(&f.hops, "hops", 6, "maximum transactions walked from the source")
@@ -333,6 +339,11 @@ func runTrace(ctx context.Context, g *globals, f *traceFlags) error {
 	p := trace.Params{Chain: chain, From: splitList(f.from), FromTxs: splitList(f.txs),
 		Direction: trace.Direction(f.direction), Model: trace.Model(f.model), Hops: f.hops, Asset: f.asset,
 		ThroughMixers: f.throughMixers, NoSwaps: f.noSwaps, ChangeSameHop: f.changeSameHop, StopAt: splitList(f.stopAt)}
+	if f.incident != "" {
+		if err := addIncidentSources(ctx, &p, f.incident); err != nil {
+			return err
+		}
+	}
 	if p.MinValue, err = model.ParseAmount(f.min); err != nil {
 		return fmt.Errorf("--min: %w", err)
 	}
@@ -384,6 +395,33 @@ func runTrace(ctx context.Context, g *globals, f *traceFlags) error {
 		return writeTraceText(w, res, units)
 	}
 	return fmt.Errorf("--format %q: want text, json, csv or dot", format)
+}
+
+// addIncidentSources adds the addresses and transactions the registry
+// holds for incident id on p's chain to p's sources.
+func addIncidentSources(ctx context.Context, p *trace.Params, id string) error {
+	recs, err := loadRegistry(ctx)
+	if err != nil {
+		return err
+	}
+	for i := range recs {
+		if recs[i].ID != id {
+			continue
+		}
+		labelChain := p.Chain
+		if strings.HasPrefix(labelChain, "eth-") {
+			labelChain = "eth"
+		}
+		a, txs := incident.TraceSources(&recs[i], labelChain)
+		if len(a) == 0 && len(txs) == 0 {
+			return fmt.Errorf("trace: incident %s lists no attacker addresses or transactions on %s", id, p.Chain)
+		}
+		p.From = append(p.From, a...)
+		p.FromTxs = append(p.FromTxs, txs...)
+		p.Incident = id
+		return nil
+	}
+	return fmt.Errorf("trace: no incident %q in the registry (see \"chaintrace incidents list\")", id)
 }
 
 func writeTraceText(w io.Writer, r *trace.Result, u trace.Units) error {

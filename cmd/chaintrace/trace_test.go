@@ -6,6 +6,7 @@ import (
 	"math/big"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -235,5 +236,25 @@ func TestCLITraceMainnetGroups(t *testing.T) {
 	}
 	if clusters == 0 || len(byCluster.Nodes) >= len(byAddr.Nodes) {
 		t.Fatalf("%d cluster nodes; %d nodes by cluster vs %d by address: grouping merged nothing", clusters, len(byCluster.Nodes), len(byAddr.Nodes))
+	}
+}
+
+// TestTraceIncidentSources checks that --incident takes the registry's
+// attacker addresses for the chain and records the incident, and that an
+// unknown incident or one with nothing on the chain is an error.
+func TestTraceIncidentSources(t *testing.T) {
+	ctx := t.Context()
+	p := trace.Params{Chain: "eth"}
+	if err := addIncidentSources(ctx, &p, "2022-03-ronin-bridge"); err != nil {
+		t.Fatal(err)
+	}
+	if p.Incident != "2022-03-ronin-bridge" || !slices.Contains(p.From, "0x098B716B8Aaf21512996dC57EB0615e2383E2f96") {
+		t.Fatalf("params %+v: want the Ronin exploiter as a source", p)
+	}
+	if err := addIncidentSources(ctx, &trace.Params{Chain: "btc"}, "2022-03-ronin-bridge"); err == nil || !strings.Contains(err.Error(), "no attacker addresses") {
+		t.Fatalf("Ronin on btc: %v", err)
+	}
+	if err := addIncidentSources(ctx, &trace.Params{Chain: "eth"}, "2099-01-nothing"); err == nil || !strings.Contains(err.Error(), "no incident") {
+		t.Fatalf("unknown incident: %v", err)
 	}
 }

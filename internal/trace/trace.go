@@ -85,7 +85,10 @@ type Params struct {
 	// FromTxs lists source transactions by hash: every output (UTXO) or
 	// every transfer's recipient (account) of each is tainted at full
 	// value, forward; backward, their inputs or senders are the start.
-	FromTxs   []string  `json:"from_txs,omitempty"`
+	FromTxs []string `json:"from_txs,omitempty"`
+	// Incident names the registry incident the sources came from, when
+	// the trace started from one.
+	Incident  string    `json:"incident,omitempty"`
 	Direction Direction `json:"direction"`
 	Model     Model     `json:"model"`
 	// Hops is the maximum number of transactions walked from the source;

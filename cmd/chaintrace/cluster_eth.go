@@ -71,25 +71,14 @@ func runClusterShowETH(ctx context.Context, g *globals, f *clusterFlags, addr st
 			return err
 		}
 		defer st.Close()
-		err = st.All(ctx, func(l labels.Label) bool {
-			if l.Chain != chain || l.Address == "" || l.Retired != nil {
-				return true
-			}
-			key := strings.ToLower(l.Address)
-			if l.Address == out.Address || strings.EqualFold(l.Address, out.Address) {
-				out.Labels = append(out.Labels, trace.Labels([]labels.Label{l})...)
-			}
-			if c, _ := trace.Classify(&trace.Params{}, []labels.Label{l}); c != trace.ClassNone {
-				serviceAddrs[key] = true
-				if l.Category == "exchange" && !containsService(services, key) {
-					services = append(services, ethcluster.Service{Address: l.Address, Name: l.Label})
-				}
-			}
-			return true
-		})
+		if services, serviceAddrs, err = ethServices(ctx, st, chain); err != nil {
+			return err
+		}
+		ls, err := st.Labels(ctx, chain, out.Address)
 		if err != nil {
 			return err
 		}
+		out.Labels = trace.Labels(ls)
 	} else {
 		g.log.Warn("no label database: the deposit-address heuristic needs labelled exchange addresses")
 	}
@@ -138,6 +127,28 @@ func runClusterShowETH(ctx context.Context, g *globals, f *clusterFlags, addr st
 	}
 	fmt.Fprintf(w, "(examined %d exchange addresses and %d addresses that paid them)\n", out.Services, out.Candidates)
 	return nil
+}
+
+// ethServices lists the labelled exchange addresses of chain, which the
+// deposit-address heuristic sweeps towards, and the set of every labelled
+// service address (lower case), which cannot be deposit addresses.
+func ethServices(ctx context.Context, st *labels.Store, chain string) ([]ethcluster.Service, map[string]bool, error) {
+	var services []ethcluster.Service
+	serviceAddrs := map[string]bool{}
+	err := st.All(ctx, func(l labels.Label) bool {
+		if l.Chain != chain || l.Address == "" || l.Retired != nil {
+			return true
+		}
+		key := strings.ToLower(l.Address)
+		if c, _ := trace.Classify(&trace.Params{}, []labels.Label{l}); c != trace.ClassNone {
+			serviceAddrs[key] = true
+			if l.Category == "exchange" && !containsService(services, key) {
+				services = append(services, ethcluster.Service{Address: l.Address, Name: l.Label})
+			}
+		}
+		return true
+	})
+	return services, serviceAddrs, err
 }
 
 func containsService(s []ethcluster.Service, addr string) bool {

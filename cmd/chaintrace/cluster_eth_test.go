@@ -5,10 +5,12 @@ import (
 	"math/big"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/chaintrace/chaintrace/internal/eth/ethtest"
+	"github.com/chaintrace/chaintrace/internal/trace"
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/params"
 )
@@ -23,10 +25,10 @@ func TestCLIClusterShowETH(t *testing.T) {
 	}
 	c := ethtest.Start(t)
 	ex, d1, d2, u1, u2 := c.Accounts[0], c.Accounts[1], c.Accounts[2], c.Accounts[3], c.Accounts[4]
-	pay := func(from ethtest.Account, to common.Address, eth int64) {
-		c.SendTx(t, ethtest.Tx{From: from, To: &to, Value: new(big.Int).Mul(big.NewInt(eth), big.NewInt(params.Ether))})
+	pay := func(from ethtest.Account, to common.Address, eth int64) common.Hash {
+		return c.SendTx(t, ethtest.Tx{From: from, To: &to, Value: new(big.Int).Mul(big.NewInt(eth), big.NewInt(params.Ether))}).Hash()
 	}
-	pay(u1, d1.Address, 3)
+	deposit := pay(u1, d1.Address, 3)
 	pay(u2, d1.Address, 4)
 	pay(u2, d2.Address, 5)
 	c.Commit(t)
@@ -82,5 +84,30 @@ func TestCLIClusterShowETH(t *testing.T) {
 	out, err := run(t, "--data", data, "--log-level", "warn", "cluster", "show", u2.Address.Hex())
 	if err != nil || !strings.Contains(out, "2 addresses linked by shared deposit addresses") {
 		t.Fatalf("text form: %v\n%s", err, out)
+	}
+
+	// In the entity view of a trace of u1's deposit, the deposit address
+	// and the hot wallet are one service node: the payment into the
+	// deposit address reaches it and the sweep inside it disappears.
+	out, err = run(t, "--data", data, "--log-level", "warn", "trace", "--chain", "eth", "--tx", deposit.Hex(),
+		"--stop-at", "none", "--group", "cluster", "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res trace.Result
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatal(err)
+	}
+	service := "eth:cluster:service-" + strings.ToLower(ex.Address.Hex())
+	entity := "eth:cluster:entity-" + want[0]
+	var edges []string
+	for _, e := range res.Edges {
+		edges = append(edges, e.From+" -> "+e.To)
+		if e.From == service && e.To == service {
+			t.Errorf("edge inside the service: %+v", e)
+		}
+	}
+	if !slices.Contains(edges, entity+" -> "+service) {
+		t.Fatalf("edges %v: want %s -> %s", edges, entity, service)
 	}
 }

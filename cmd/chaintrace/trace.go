@@ -14,7 +14,9 @@ import (
 	"github.com/btcsuite/btcd/chaincfg"
 	"github.com/chaintrace/chaintrace/internal/btc"
 	"github.com/chaintrace/chaintrace/internal/cluster"
+	"github.com/chaintrace/chaintrace/internal/ethcluster"
 	"github.com/chaintrace/chaintrace/internal/incident"
+	"github.com/chaintrace/chaintrace/internal/labels"
 	"github.com/chaintrace/chaintrace/internal/model"
 	"github.com/chaintrace/chaintrace/internal/store"
 	"github.com/chaintrace/chaintrace/internal/trace"
@@ -30,6 +32,7 @@ type traceEnv struct {
 	eth     map[string]*store.DB // account stores, for token units
 	btc     map[string]*store.DB // Bitcoin stores, for clusters
 	labels  trace.Labeler
+	lstore  *labels.Store // nil without a label database
 	rules   []trace.BridgeRule
 	closers []func() error
 }
@@ -68,6 +71,7 @@ func openTraceEnv(ctx context.Context, g *globals, bridgesPath string) (*traceEn
 			return nil, err
 		}
 		env.closers = append(env.closers, st.Close)
+		env.lstore = st
 		ix, err := st.Index(ctx)
 		if err != nil {
 			env.Close()
@@ -137,8 +141,11 @@ func openTraceEnv(ctx context.Context, g *globals, bridgesPath string) (*traceEn
 	return env, nil
 }
 
-// clusterOf builds the cluster index of every Bitcoin store and names the
-// cluster of an address when it has more than one member.
+// clusterOf names the cluster of an address when it has more than one
+// member: on Bitcoin stores by the multi-input index, on EVM stores by the
+// deposit-address heuristic around the labelled exchanges (customers who
+// share deposit addresses form one entity; deposit addresses join the
+// exchange wallet they sweep to).
 func (e *traceEnv) clusterOf(ctx context.Context) (trace.ClusterOf, error) {
 	type chainIx struct {
 		db  *store.DB
@@ -157,7 +164,36 @@ func (e *traceEnv) clusterOf(ctx context.Context) (trace.ClusterOf, error) {
 		}
 		ixs[chain] = chainIx{db, ix, net}
 	}
+	entities := map[string]map[string]string{} // chain -> lower-case address -> cluster name
+	for chain, db := range e.eth {
+		if e.lstore == nil {
+			break
+		}
+		services, exclude, err := ethServices(ctx, e.lstore, chain)
+		if err != nil {
+			return nil, err
+		}
+		res, err := ethcluster.FindDeposits(ctx, db, services, ethcluster.Options{Exclude: func(a string) bool { return exclude[strings.ToLower(a)] }})
+		if err != nil {
+			return nil, err
+		}
+		m := map[string]string{}
+		for _, group := range res.Entities() {
+			for _, a := range group {
+				m[a] = "entity-" + group[0]
+			}
+		}
+		for _, d := range res.Deposits {
+			m[strings.ToLower(d.Address)] = "service-" + d.Wallet
+			m[strings.ToLower(d.Wallet)] = "service-" + d.Wallet
+		}
+		entities[chain] = m
+	}
 	return func(chain, address string) (string, bool) {
+		if m, ok := entities[chain]; ok {
+			c, ok := m[strings.ToLower(address)]
+			return c, ok
+		}
 		c, ok := ixs[chain]
 		if !ok {
 			return "", false
@@ -295,7 +331,7 @@ the incident registry holds for the chain (chaintrace incidents show ID).`,
 	fl.BoolVar(&f.noSwaps, "no-swaps", false, "stop at DEX swaps instead of following the received asset")
 	fl.BoolVar(&f.changeSameHop, "change-same-hop", false, "count a payment to a likely change output as the same hop (long peel chains)")
 	fl.StringVar(&f.stopAt, "stop-at", "", "categories to stop at, comma-separated (default: "+strings.Join(trace.StopCategories, ",")+")")
-	fl.StringVar(&f.group, "group", "address", "flow-graph nodes: address, or cluster (Bitcoin addresses merged by the multi-input heuristic)")
+	fl.StringVar(&f.group, "group", "address", "flow-graph nodes: address, or cluster (Bitcoin: multi-input heuristic; EVM: deposit-address heuristic)")
 	fl.StringVar(&f.bridges, "bridges", "", "bridge rules file (YAML) to continue across chains")
 	fl.BoolVar(&f.asJSON, "json", false, "print the result as JSON (same as --format json)")
 	fl.StringVar(&f.format, "format", "text", "output format: text, json, csv or dot")

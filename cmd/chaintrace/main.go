@@ -70,6 +70,7 @@ the look-ups, all offline.`,
 	root.AddCommand(newIngestCmd(g), newBTCCmd(g), newDemoCmd(g), newLabelsCmd(g), newActorsCmd(g), newScreenCmd(g), newServeCmd(g), newETHCmd(g), newClusterCmd(g))
 	root.AddCommand(newTraceCmd(g))
 	root.AddCommand(newIncidentsCmd(g))
+	root.AddCommand(newPricesCmd(g), newReportCmd(g))
 	return root
 }
 

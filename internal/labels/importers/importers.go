@@ -61,15 +61,16 @@ func formats() []format {
 }
 
 // All returns every importer: the file formats in detection order, then
-// the generic CSV importer (which needs a column mapping, see NewCSV, and
-// so detects nothing) and the "tree" importer for folders of mixed
-// formats.
+// the importer of the builtin incident registry (path
+// "builtin:incidents"), the generic CSV importer (which needs a column
+// mapping, see NewCSV, and so detects nothing) and the "tree" importer
+// for folders of mixed formats.
 func All() []labels.Importer {
 	var out []labels.Importer
 	for _, f := range formats() {
 		out = append(out, f)
 	}
-	return append(out, csvImporter{}, treeImporter{})
+	return append(out, chaintraceIncidentsImporter{}, csvImporter{}, treeImporter{})
 }
 
 // ByName returns the importer for a --format name. "csv:MAPPING" returns

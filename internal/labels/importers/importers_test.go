@@ -13,7 +13,7 @@ import (
 func TestRegistry(t *testing.T) {
 	want := []string{
 		"tagpack", "actorpack", "chaintrace-actors", "ofac-sdn-xml", "ofac-sdn-advanced-xml", "ofac-sdn-csv",
-		"ofac-0xb10c", "ofac-ultrasoundmoney", "ofac-thomasgregg", "etherscan", "csv", "tree",
+		"ofac-0xb10c", "ofac-ultrasoundmoney", "ofac-thomasgregg", "etherscan", "chaintrace-incidents", "csv", "tree",
 	}
 	if got := Names(); !reflect.DeepEqual(got, want) {
 		t.Fatalf("Names() = %v, want %v", got, want)

@@ -125,16 +125,16 @@ type ExposureRule struct {
 // DefaultRules returns the shipped rules:
 //
 //	identification sanctioned     abuse sanction                          SEVERE
-//	identification illicit        abuse hack, ransomware, terrorism,
-//	                              terrorism_financing                     HIGH
+//	identification illicit        abuse hacking and its kinds (service_hack,
+//	                              account_hack, exploit, ...), ransomware,
+//	                              terrorism, terrorism_financing          HIGH
 //	identification fraud          abuse scam, phishing, ponzi_scheme,
 //	                              sextortion, extortion                   HIGH
 //	identification mixer          category mixing_service                 HIGH
 //	direct   sanctions-counterparty  sanction, any value                 HIGH
 //	indirect sanctions-high       sanction >= 10% of value received       HIGH
 //	indirect sanctions-medium     sanction >= 1%                          MEDIUM
-//	indirect illicit-high         hack, ransomware, terrorism,
-//	                              terrorism_financing >= 10%              HIGH
+//	indirect illicit-high         the illicit abuse ids >= 10%            HIGH
 //	indirect illicit-medium       same classes >= 1%                      MEDIUM
 //	indirect mixer-medium         mixing_service >= 20%                   MEDIUM
 //
@@ -142,7 +142,11 @@ type ExposureRule struct {
 // itself is SEVERE, and any exchange with a sanctioned counterparty is at
 // least HIGH whatever its share.
 func DefaultRules() Rules {
-	illicit := []string{"hack", "ransomware", "terrorism", "terrorism_financing"}
+	// The abuse ids are the GraphSense concepts under hacking, plus
+	// ransomware and terrorism; "hack" is kept for labels written before
+	// the taxonomy had hacking.
+	illicit := []string{"hacking", "service_hack", "account_hack", "exploit", "data_breach", "social_engineering", "malware",
+		"hack", "ransomware", "terrorism", "terrorism_financing"}
 	return Rules{
 		Identification: []IdentificationRule{
 			{Name: "sanctioned", Abuse: []string{"sanction"}, Level: Severe},

@@ -39,7 +39,9 @@ lists, so a delisting is recorded rather than lost.`,
 		Long: `Import a file or a directory. The format is detected from the content;
 --format overrides it (formats: ` + strings.Join(importerNames(), ", ") + `).
 "builtin:actors" imports chaintrace's own actor relations (aliases and
-sub-groups of DPRK-linked groups). A generic CSV needs --csv-map, e.g.
+sub-groups of DPRK-linked groups); "builtin:incidents" labels the attacker
+and laundering addresses of the incident registry (abuse service_hack, with
+the incident's actor). A generic CSV needs --csv-map, e.g.
 "address=0,label=1,chain=eth,category=exchange" (columns by index or header
 name, or constants).
 
@@ -48,6 +50,7 @@ address, unknown currency, missing field) are reported with file and line
 and do not stop the import.`,
 		Example: `  chaintrace labels import ../shared/data/labels/tagpacks/packs
   chaintrace labels import builtin:actors
+  chaintrace labels import builtin:incidents
   chaintrace labels import --format csv --csv-map address=Address,label="Name Tag",chain=eth exchanges.csv`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {

@@ -45,7 +45,12 @@ type Options struct {
 	// MemTableBytes overrides the memtable size (tests use a small one to
 	// force flushes).
 	MemTableBytes uint64
-	Logger        *slog.Logger
+	// CacheBytes is the block cache's capacity (default 512 MiB). Traces
+	// and look-ups read scattered blocks over and over; Pebble's own
+	// default of 8 MiB makes each of those reads decompress a block
+	// again. Memory is taken as blocks are cached, not up front.
+	CacheBytes int64
+	Logger     *slog.Logger
 }
 
 // DB is an open store.
@@ -99,6 +104,13 @@ func Open(ctx context.Context, dir string, meta ChainMeta, opts Options) (*DB, e
 		po.MemTableSize = opts.MemTableBytes
 	}
 	po.Levels[0].FilterPolicy = bloom.FilterPolicy(10)
+	cacheBytes := opts.CacheBytes
+	if cacheBytes <= 0 {
+		cacheBytes = 512 << 20
+	}
+	cache := pebble.NewCache(cacheBytes)
+	defer cache.Unref() // the DB holds its own reference
+	po.Cache = cache
 	po.EnsureDefaults()
 	pdb, err := pebble.Open(dir, po)
 	if err != nil {

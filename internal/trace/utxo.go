@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/btcsuite/btcd/chaincfg"
@@ -191,7 +193,12 @@ func (e *UTXO) Run(ctx context.Context, p Params, seeds []Seed) (*Result, error)
 		return nil, err
 	}
 	if p.Direction == Forward {
+		r.pf = newUTXOPrefetch(ctx, e.db)
+		for _, txnum := range slices.Sorted(maps.Keys(r.pend)) {
+			r.pf.request(txnum)
+		}
 		err = r.forward(ctx)
+		r.pf.stop()
 	} else {
 		err = r.backward(ctx)
 	}
@@ -272,6 +279,10 @@ type utxoRun struct {
 	// carried the most taint, the sender a crossing names.
 	sender, senderOf uint64
 	hasSender        bool
+	// pf reads ahead of a forward walk (nil backward); spends are the
+	// spenders of rec's outputs when it came from pf, else nil.
+	pf     *utxoPrefetch
+	spends []utxoSpend
 }
 
 func newUTXORun(e *UTXO, p *Params, tip uint64) *utxoRun {
@@ -297,6 +308,9 @@ func (r *utxoRun) pending(txnum uint64) *utxoPend {
 		pd = &utxoPend{}
 		r.pend[txnum] = pd
 		r.queue.push(txnum)
+		if r.pf != nil {
+			r.pf.request(txnum)
+		}
 	}
 	return pd
 }
@@ -367,7 +381,15 @@ func (r *utxoRun) txNum(ctx context.Context, s string) (uint64, error) {
 // readTx reads a queued transaction into the run's scratch record and
 // returns its block time.
 func (r *utxoRun) readTx(ctx context.Context, txnum uint64) (time.Time, error) {
-	if err := r.e.db.Tx(ctx, txnum, &r.rec); err != nil {
+	r.spends = nil
+	var f *utxoFetched
+	if r.pf != nil {
+		f = r.pf.take(txnum)
+	}
+	if f != nil && f.err == nil {
+		r.rec, f.rec = f.rec, r.rec
+		r.spends = f.spends
+	} else if err := r.e.db.Tx(ctx, txnum, &r.rec); err != nil {
 		return time.Time{}, fmt.Errorf("trace: transaction #%d: %w", txnum, err)
 	}
 	if t, ok := r.times[r.rec.Height]; ok {
@@ -380,6 +402,16 @@ func (r *utxoRun) readTx(ctx context.Context, txnum uint64) (time.Time, error) {
 	t := time.Unix(int64(b.Time), 0).UTC()
 	r.times[r.rec.Height] = t
 	return t, nil
+}
+
+// spender returns the input spending output vout of rec, from the
+// read-ahead when there is one.
+func (r *utxoRun) spender(ctx context.Context, vout int) (store.SpendRec, bool, error) {
+	if vout < len(r.spends) {
+		s := r.spends[vout]
+		return s.s, s.spent, s.err
+	}
+	return r.e.db.Spender(ctx, r.rec.TxNum, uint32(vout))
 }
 
 // work counts a visited transaction and reports whether the work limit

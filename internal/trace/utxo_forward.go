@@ -71,6 +71,15 @@ func (r *utxoRun) forward(ctx context.Context) error {
 	}
 }
 
+// spenderOf returns the input spending output j of t, using the
+// read-ahead when t is the transaction being visited.
+func (r *utxoRun) spenderOf(ctx context.Context, t *store.TxRec, j int) (store.SpendRec, bool, error) {
+	if t == &r.rec {
+		return r.spender(ctx, j)
+	}
+	return r.e.db.Spender(ctx, t.TxNum, uint32(j))
+}
+
 // startOutput taints output j of t as a trace start. An output that
 // already received taint from the transaction's inputs (the source paying
 // itself change) is tainted once: only the part not yet tainted is new
@@ -236,7 +245,11 @@ func (r *utxoRun) placeForward(ctx context.Context, t *store.TxRec, at time.Time
 	}
 	o := &t.Outs[j]
 	id := utxoFirstAddr(o)
-	a, err := r.addr(ctx, id)
+	var kb []byte
+	if t == &r.rec && j < len(r.spends) {
+		kb = r.spends[j].key
+	}
+	a, err := r.addrKnown(ctx, id, kb)
 	if err != nil {
 		return err
 	}
@@ -287,7 +300,7 @@ func (r *utxoRun) placeForward(ctx context.Context, t *store.TxRec, at time.Time
 		r.node(ctx, id, role, hop)
 		return nil
 	}
-	s, spent, err := r.e.db.Spender(ctx, t.TxNum, uint32(j))
+	s, spent, err := r.spenderOf(ctx, t, j)
 	if err != nil {
 		return fmt.Errorf("trace: spender of %s:%d: %w", t.TxID, j, err)
 	}

@@ -30,14 +30,22 @@ type utxoAddr struct {
 
 // addr resolves an address id once per run.
 func (r *utxoRun) addr(ctx context.Context, id uint64) (*utxoAddr, error) {
+	return r.addrKnown(ctx, id, nil)
+}
+
+// addrKnown is addr with the address's compact key when the caller
+// already has it (read ahead), nil otherwise.
+func (r *utxoRun) addrKnown(ctx context.Context, id uint64, kb []byte) (*utxoAddr, error) {
 	if a, ok := r.addrs[id]; ok {
 		return a, nil
 	}
 	a := &utxoAddr{addr: utxoNoAddr}
 	if id != 0 {
-		kb, err := r.e.db.AddrKey(ctx, id)
-		if err != nil {
-			return nil, fmt.Errorf("trace: address #%d: %w", id, err)
+		if kb == nil {
+			var err error
+			if kb, err = r.e.db.AddrKey(ctx, id); err != nil {
+				return nil, fmt.Errorf("trace: address #%d: %w", id, err)
+			}
 		}
 		k, err := btc.AddrKeyFromBytes(kb)
 		if err != nil {

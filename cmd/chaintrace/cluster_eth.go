@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/chaintrace/chaintrace/internal/ethcluster"
@@ -96,7 +97,7 @@ func runClusterShowETH(ctx context.Context, g *globals, f *clusterFlags, addr st
 	out.Entity = res.Linked(out.Address)
 	for _, d := range res.Deposits {
 		for _, s := range d.Senders {
-			if containsFold(out.Entity, s) {
+			if slices.ContainsFunc(out.Entity, func(x string) bool { return strings.EqualFold(x, s) }) {
 				out.Deposits = append(out.Deposits, d)
 				break
 			}
@@ -142,29 +143,12 @@ func ethServices(ctx context.Context, st *labels.Store, chain string) ([]ethclus
 		key := strings.ToLower(l.Address)
 		if c, _ := trace.Classify(&trace.Params{}, []labels.Label{l}); c != trace.ClassNone {
 			serviceAddrs[key] = true
-			if l.Category == "exchange" && !containsService(services, key) {
+			known := slices.ContainsFunc(services, func(x ethcluster.Service) bool { return strings.EqualFold(x.Address, key) })
+			if l.Category == "exchange" && !known {
 				services = append(services, ethcluster.Service{Address: l.Address, Name: l.Label})
 			}
 		}
 		return true
 	})
 	return services, serviceAddrs, err
-}
-
-func containsService(s []ethcluster.Service, addr string) bool {
-	for _, x := range s {
-		if strings.EqualFold(x.Address, addr) {
-			return true
-		}
-	}
-	return false
-}
-
-func containsFold(set []string, s string) bool {
-	for _, x := range set {
-		if strings.EqualFold(x, s) {
-			return true
-		}
-	}
-	return false
 }

@@ -43,17 +43,6 @@ func (e *traceEnv) Close() {
 	}
 }
 
-// btcChainID maps a Bitcoin network name to the chain id of labels.
-func btcChainID(network string) string {
-	switch network {
-	case "mainnet":
-		return "btc"
-	case "testnet3":
-		return "btc-testnet"
-	}
-	return "btc-" + network
-}
-
 // ethChainID maps an EVM store's chain name to the chain id of labels.
 func ethChainID(name string) string {
 	switch name {
@@ -90,7 +79,7 @@ func openTraceEnv(ctx context.Context, g *globals, bridgesPath string) (*traceEn
 			continue
 		}
 		env.closers = append(env.closers, db.Close)
-		chain := btcChainID(db.Meta().Network)
+		chain := btc.ChainID(db.Meta().Network)
 		btcDBs[chain] = db
 		if env.listers[chain], err = trace.NewUTXOPayments(db, chain); err != nil {
 			env.Close()

@@ -59,6 +59,20 @@ func NetworkName(p *chaincfg.Params) string {
 	return p.Name
 }
 
+// ChainID returns the chain id that labels, screening and traces use for a
+// Bitcoin network (package addrs' ids): "btc" for mainnet, "btc-testnet"
+// for testnet3 (addresses look alike on every test network), and
+// "btc-<name>" for the others (btc-signet, btc-regtest, btc-simnet).
+func ChainID(network string) string {
+	switch network {
+	case "mainnet":
+		return "btc"
+	case "testnet3":
+		return "btc-testnet"
+	}
+	return "btc-" + network
+}
+
 // netsWhere returns the names of the known networks other than net that
 // satisfy match, joined for an error message.
 func netsWhere(net *chaincfg.Params, match func(*chaincfg.Params) bool) string {

@@ -430,3 +430,13 @@ func TestTaprootVectors(t *testing.T) {
 	}
 	t.Logf("%d vectors, %d txs, %d prevouts; classes %v; deliberate differences %v", len(files), ntx, nout, classes, div)
 }
+
+// TestChainID pins the label chain id of each network: testnet3 shares
+// "btc-testnet" with the other test networks, as package addrs has it.
+func TestChainID(t *testing.T) {
+	for net, want := range map[string]string{"mainnet": "btc", "testnet3": "btc-testnet", "signet": "btc-signet", "regtest": "btc-regtest", "simnet": "btc-simnet"} {
+		if got := ChainID(net); got != want {
+			t.Errorf("ChainID(%q) = %q, want %q", net, got, want)
+		}
+	}
+}

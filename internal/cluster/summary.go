@@ -49,14 +49,8 @@ type Summary struct {
 	Labels []MemberLabel `json:"labels"`
 }
 
-// ChainID returns the label chain id of a Bitcoin store: "btc" for
-// mainnet, "btc-<network>" otherwise, as the query package names it.
-func ChainID(db store.Reader) string {
-	if n := db.Meta().Network; n != "mainnet" {
-		return "btc-" + n
-	}
-	return "btc"
-}
+// ChainID returns the label chain id of a Bitcoin store (btc.ChainID).
+func ChainID(db store.Reader) string { return btc.ChainID(db.Meta().Network) }
 
 // Summarize describes the cluster of address addrID: its members (up to
 // limit encoded addresses, all when limit <= 0), the sums of their

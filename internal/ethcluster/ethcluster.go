@@ -272,16 +272,11 @@ func payers(ctx context.Context, db Reader, id uint64, maxEvents int) ([]uint64,
 		if e.Out {
 			return true
 		}
-		if tx.TxNum != e.TxNum || tx.Transfers == nil {
-			if ierr = db.EthTx(ctx, e.TxNum, &tx); ierr != nil {
-				return false
-			}
-		}
-		if int(e.Index) >= len(tx.Transfers) {
-			ierr = fmt.Errorf("transaction %d has no transfer %d", e.TxNum, e.Index)
+		tr, err := transferOf(ctx, db, &tx, e)
+		if err != nil {
+			ierr = err
 			return false
 		}
-		tr := &tx.Transfers[e.Index]
 		if tr.From != 0 && tr.From != id && !seen[tr.From] && isValue(eth.Kind(tr.Kind)) {
 			seen[tr.From] = true
 			out = append(out, tr.From)
@@ -292,6 +287,21 @@ func payers(ctx context.Context, db Reader, id uint64, maxEvents int) ([]uint64,
 		err = ierr
 	}
 	return out, err
+}
+
+// transferOf returns the transfer an address-index event points at,
+// reading its transaction into tx unless tx already holds it (an
+// address's events of one transaction come together).
+func transferOf(ctx context.Context, db Reader, tx *store.EthTxRec, e store.EthEvent) (*store.EthTransferRec, error) {
+	if tx.TxNum != e.TxNum || tx.Transfers == nil {
+		if err := db.EthTx(ctx, e.TxNum, tx); err != nil {
+			return nil, err
+		}
+	}
+	if int(e.Index) >= len(tx.Transfers) {
+		return nil, fmt.Errorf("transaction %d has no transfer %d", e.TxNum, e.Index)
+	}
+	return &tx.Transfers[e.Index], nil
 }
 
 // isValue reports whether a transfer kind moves fungible value a deposit
@@ -352,16 +362,11 @@ func examine(ctx context.Context, db Reader, n *namer, c, svc uint64, o *Options
 			ok = false
 			return false
 		}
-		if tx.TxNum != e.TxNum || tx.Transfers == nil {
-			if ierr = db.EthTx(ctx, e.TxNum, &tx); ierr != nil {
-				return false
-			}
-		}
-		if int(e.Index) >= len(tx.Transfers) {
-			ierr = fmt.Errorf("transaction %d has no transfer %d", e.TxNum, e.Index)
+		tr, err := transferOf(ctx, db, &tx, e)
+		if err != nil {
+			ierr = err
 			return false
 		}
-		tr := &tx.Transfers[e.Index]
 		if !isValue(eth.Kind(tr.Kind)) || tr.From == tr.To {
 			return true
 		}

@@ -47,10 +47,10 @@ func Kind(ctx context.Context, db Reader, id uint64, maxEvents int) (AccountKind
 			why = fmt.Sprintf("no decisive event in its first %d", maxEvents)
 			return false
 		}
-		if tx.TxNum != e.TxNum || tx.Transfers == nil {
-			if ierr = db.EthTx(ctx, e.TxNum, &tx); ierr != nil {
-				return false
-			}
+		tr, err := transferOf(ctx, db, &tx, e)
+		if err != nil {
+			ierr = err
+			return false
 		}
 		hash := fmt.Sprintf("0x%x", tx.Hash)
 		if tx.From == id {
@@ -61,11 +61,6 @@ func Kind(ctx context.Context, db Reader, id uint64, maxEvents int) (AccountKind
 			kind, why = Contract, "it was created by transaction "+hash
 			return false
 		}
-		if int(e.Index) >= len(tx.Transfers) {
-			ierr = fmt.Errorf("transaction %d has no transfer %d", e.TxNum, e.Index)
-			return false
-		}
-		tr := &tx.Transfers[e.Index]
 		switch k := eth.Kind(tr.Kind); {
 		case k == eth.Create && tr.To == id:
 			kind, why = Contract, "it was created inside transaction "+hash

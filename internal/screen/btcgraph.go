@@ -36,21 +36,8 @@ func NewBTCGraph(db store.Reader) (*BTCGraph, error) {
 }
 
 // Chain returns the chain id of package addrs that the store's addresses
-// belong to: btc, btc-testnet, btc-signet or btc-regtest; "" for a
-// network addrs does not know (simnet).
-func (g *BTCGraph) Chain() string {
-	switch btc.NetworkName(g.net) {
-	case "mainnet":
-		return "btc"
-	case "testnet3":
-		return "btc-testnet"
-	case "signet":
-		return "btc-signet"
-	case "regtest":
-		return "btc-regtest"
-	}
-	return ""
-}
+// belong to (btc.ChainID).
+func (g *BTCGraph) Chain() string { return btc.ChainID(btc.NetworkName(g.net)) }
 
 // Lookup resolves an address; one that does not parse for the store's
 // network, or never appeared on chain, is reported absent.

@@ -122,18 +122,9 @@ func (e *Account) Run(ctx context.Context, p Params, seeds []Seed) (*Result, err
 	if p.Chain != e.chain {
 		return nil, fmt.Errorf("trace: params chain %q on an engine for %q", p.Chain, e.chain)
 	}
-	// A trace continued across a bridge (Multi) starts from seeds alone;
-	// Validate wants an address or transaction, so it checks a copy that
-	// names the seeds' transactions and the defaults it fills are kept.
-	q := p
-	if len(q.From) == 0 && len(q.FromTxs) == 0 && len(seeds) > 0 {
-		q.FromTxs = []string{seeds[0].Tx}
-	}
-	if err := q.Validate(); err != nil {
+	if err := p.validate(len(seeds)); err != nil {
 		return nil, err
 	}
-	q.FromTxs = p.FromTxs
-	p = q
 	tip, err := e.Tip(ctx)
 	if err != nil {
 		return nil, err

@@ -65,7 +65,7 @@ func (b *PeggedBridge) Name() string { return b.Label }
 
 // Match implements BridgeRule.
 func (b *PeggedBridge) Match(ctx context.Context, c Crossing, used map[string]bool) (Release, bool, error) {
-	if c.Chain != b.DepositChain || !strings.EqualFold(c.Asset, b.DepositAsset) || !containsFold(b.DepositAddresses, c.To) {
+	if c.Chain != b.DepositChain || !strings.EqualFold(c.Asset, b.DepositAsset) || !contains(b.DepositAddresses, c.To) {
 		return Release{}, false, nil
 	}
 	num, den := b.Num, b.Den
@@ -115,15 +115,6 @@ func absDur(d time.Duration) time.Duration {
 		return -d
 	}
 	return d
-}
-
-func containsFold(set []string, s string) bool {
-	for _, x := range set {
-		if strings.EqualFold(x, s) {
-			return true
-		}
-	}
-	return false
 }
 
 // bridgeUTXOReader is what UTXOPayments reads; *store.DB implements it.

@@ -91,14 +91,12 @@ func (m *Multi) Trace(ctx context.Context, p Params) (*Result, error) {
 			continue
 		}
 		other, ok := m.Engines[rel.Chain]
-		if !ok {
+		if !ok || rel.Value.IsZero() {
 			continue
 		}
-		if rel.Value.IsZero() {
-			continue
-		}
+		// MulDiv fails on a zero divisor: a crossing of no value.
 		tainted, ok := model.MulDiv(rel.Value, c.Tainted, c.Value)
-		if !ok || c.Value.IsZero() {
+		if !ok {
 			continue
 		}
 		tainted = model.Min(tainted, rel.Value)

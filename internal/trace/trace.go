@@ -121,7 +121,12 @@ type Params struct {
 }
 
 // Validate checks the parameters and fills defaults (hops 6).
-func (p *Params) Validate() error {
+func (p *Params) Validate() error { return p.validate(0) }
+
+// validate is Validate for a run that also starts from seeds, which are
+// a source like addresses and transactions (Multi continues a trace
+// across a bridge from seeds alone).
+func (p *Params) validate(seeds int) error {
 	switch p.Direction {
 	case "":
 		p.Direction = Forward
@@ -142,7 +147,7 @@ func (p *Params) Validate() error {
 	if p.Hops < 0 || p.Hops > 1000 {
 		return fmt.Errorf("trace: hops %d: want 1 to 1000", p.Hops)
 	}
-	if len(p.From) == 0 && len(p.FromTxs) == 0 {
+	if len(p.From) == 0 && len(p.FromTxs) == 0 && seeds == 0 {
 		return fmt.Errorf("trace: no source: give addresses or transactions")
 	}
 	if !p.Until.IsZero() && p.Until.Before(p.Since) {

@@ -125,10 +125,7 @@ func NewUTXO(db UTXOReader, opts UTXOOptions) (*UTXO, error) {
 		return nil, fmt.Errorf("trace: store of chain %q: %w", meta.Chain, err)
 	}
 	if opts.Chain == "" {
-		opts.Chain = "btc"
-		if n := btc.NetworkName(net); n != "mainnet" {
-			opts.Chain = "btc-" + n
-		}
+		opts.Chain = btc.ChainID(btc.NetworkName(net))
 	}
 	if opts.MaxTxs <= 0 {
 		opts.MaxTxs = utxoDefaultMaxTxs
@@ -163,17 +160,7 @@ func (e *UTXO) Tip(ctx context.Context) (uint64, error) {
 // under Totals.Source, like the value the sources received.
 func (e *UTXO) Run(ctx context.Context, p Params, seeds []Seed) (*Result, error) {
 	start := time.Now()
-	if len(p.From) == 0 && len(p.FromTxs) == 0 && len(seeds) > 0 {
-		// Seeds are a source too (Multi continues across a bridge with
-		// seeds alone), but Validate knows only addresses and
-		// transactions: validate with a stand-in and drop it.
-		p.FromTxs = []string{"seed"}
-		err := p.Validate()
-		p.FromTxs = nil
-		if err != nil {
-			return nil, err
-		}
-	} else if err := p.Validate(); err != nil {
+	if err := p.validate(len(seeds)); err != nil {
 		return nil, err
 	}
 	if p.Chain == "" {

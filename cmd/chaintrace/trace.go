@@ -66,7 +66,8 @@ func openTraceEnv(ctx context.Context, g *globals, bridgesPath string) (*traceEn
 			env.Close()
 			return nil, err
 		}
-		env.labels = ix
+		// A simulated or private EVM chain takes Ethereum's labels.
+		env.labels = trace.AddrChainLabeler{Base: ix}
 	} else {
 		g.log.Warn("no label database: tracing without stop rules (import labels with \"chaintrace labels import\")")
 	}

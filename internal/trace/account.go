@@ -42,7 +42,10 @@ const accountDefaultMaxEvents = 5_000_000
 
 // AccountOptions configure an Account engine.
 type AccountOptions struct {
-	Chain  string  // addrs chain id used for labels ("eth")
+	// Chain is the chain id: an addrs EVM chain ("eth"), or
+	// "eth-<network>" for a chain addrs does not know, whose addresses
+	// are then checked as Ethereum's (see AddrChain).
+	Chain  string
 	Labels Labeler // nil: no labels
 	// MaxEvents is the work limit: address-index events visited (and, backward,
 	// attribution steps) before a trace stops early; default 5,000,000.
@@ -81,7 +84,7 @@ func NewAccount(db accountReader, opts AccountOptions) (*Account, error) {
 	if opts.Chain == "" {
 		opts.Chain = "eth"
 	}
-	if !addrs.IsEVM(opts.Chain) {
+	if !addrs.IsEVM(AddrChain(opts.Chain)) {
 		return nil, fmt.Errorf("trace: account engine: chain %q is not an EVM chain", opts.Chain)
 	}
 	if opts.MaxEvents < 0 {
@@ -267,7 +270,7 @@ func (r *acctRun) addrID(ctx context.Context, s string) (uint64, error) {
 	if strings.HasPrefix(s, "0X") {
 		s = "0x" + s[2:]
 	}
-	if n, err := addrs.Normalize(r.e.chain, strings.ToLower(s)); err == nil {
+	if n, err := addrs.Normalize(AddrChain(r.e.chain), strings.ToLower(s)); err == nil {
 		s = n
 	} else {
 		return 0, err

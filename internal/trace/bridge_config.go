@@ -145,7 +145,7 @@ func WithBridgeLabels(base Labeler, rules []BridgeRule) Labeler {
 			continue
 		}
 		for _, a := range b.DepositAddresses {
-			if n, err := addrs.Normalize(b.DepositChain, a); err == nil {
+			if n, err := addrs.Normalize(AddrChain(b.DepositChain), a); err == nil {
 				a = n
 			}
 			k := b.DepositChain + "\x00" + a

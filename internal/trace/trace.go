@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/chaintrace/chaintrace/internal/addrs"
 	"github.com/chaintrace/chaintrace/internal/labels"
 	"github.com/chaintrace/chaintrace/internal/model"
 )
@@ -371,6 +372,27 @@ type Stats struct {
 // Implementations are safe for concurrent use.
 type Labeler interface {
 	Lookup(chain, address string) []labels.Label
+}
+
+// AddrChain returns the addrs chain id whose address format and labels
+// apply to chain: chain itself when package addrs knows it, and "eth" for
+// an EVM chain of chaintrace's "eth-<network>" form that addrs does not
+// know (a private or simulated network), whose addresses are Ethereum's.
+func AddrChain(chain string) string {
+	if addrs.IsEVM(chain) || !strings.HasPrefix(chain, "eth-") {
+		return chain
+	}
+	return "eth"
+}
+
+// AddrChainLabeler looks labels up under AddrChain of the chain asked
+// for, so that a simulated or private EVM chain ("eth-sim") is labelled
+// from the Ethereum labels of the database in Base.
+type AddrChainLabeler struct{ Base Labeler }
+
+// Lookup implements Labeler.
+func (l AddrChainLabeler) Lookup(chain, address string) []labels.Label {
+	return l.Base.Lookup(AddrChain(chain), address)
 }
 
 // Class is what the stop rules make of an address's labels.

@@ -4,18 +4,17 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"text/tabwriter"
 	"time"
 
-	"github.com/chaintrace/chaintrace/internal/eth/etl"
 	"github.com/chaintrace/chaintrace/internal/eth/rpc"
 	"github.com/chaintrace/chaintrace/internal/ingest"
 	"github.com/chaintrace/chaintrace/internal/progress"
 	"github.com/chaintrace/chaintrace/internal/query"
 	"github.com/chaintrace/chaintrace/internal/store"
+	"github.com/chaintrace/chaintrace/internal/workspace"
 	"github.com/spf13/cobra"
 )
 
@@ -35,7 +34,7 @@ func evmChainNames() string {
 }
 
 // ethStoreDir is where an EVM chain's store lives under --data.
-func ethStoreDir(data, chain string) string { return filepath.Join(data, "eth-"+chain) }
+func ethStoreDir(data, chain string) string { return workspace.ETHStoreDir(data, chain) }
 
 type ingestETHFlags struct {
 	rpcURL    string
@@ -157,37 +156,18 @@ func runIngestETH(ctx context.Context, g *globals, f *ingestETHFlags) error {
 
 // runIngestETL imports an ethereum-etl export into the --chain store.
 func runIngestETL(ctx context.Context, g *globals, f *ingestETHFlags) error {
-	src, err := etl.Open(f.etlDir, etl.Options{Logger: g.log})
-	if err != nil {
-		return err
-	}
-	start := f.start
-	if start == 0 {
-		start = src.First()
-	}
-	db, err := store.Open(ctx, ethStoreDir(g.dataDir, f.chain), store.ChainMeta{Chain: "eth", Network: f.chain}, store.Options{Bulk: true, Logger: g.log})
-	if err != nil {
-		return err
-	}
-	defer db.Close()
 	rep := progress.New(os.Stderr, g.log, "importing blocks", "blocks", 0)
-	in := ingest.NewEthDecoded(db, src, ingest.Options{
-		Logger: g.log, MaxHeight: f.maxHeight, StartHeight: start, BatchBytes: f.batchMB << 20,
+	st, err := workspace.IngestETL(ctx, g.dataDir, f.etlDir, f.chain, workspace.IngestOptions{Options: ingest.Options{
+		Logger: g.log, MaxHeight: f.maxHeight, StartHeight: f.start, BatchBytes: f.batchMB << 20,
 		Progress: func(s ingest.Status) {
 			rep.Update(int64(s.Height), int64(s.Target), "txs", s.Txs)
 		},
-	})
-	st, err := in.Run(ctx)
+	}})
 	rep.Finish()
 	if err != nil {
 		return err
 	}
-	if err := db.Flush(); err != nil {
-		return err
-	}
-	g.log.Info("etl import done (no token metadata: there is no node to ask)", "chain", f.chain, "tip_height", st.Height,
-		"blocks", st.Blocks, "txs", st.Txs, "elapsed", st.Elapsed.Round(time.Millisecond).String(), "store_bytes", db.DiskUsage())
-	fmt.Fprintf(g.out, "ingested %d blocks (%d transactions) into %s; tip %d\n", st.Blocks, st.Txs, db.Dir(), st.Height)
+	fmt.Fprintf(g.out, "ingested %d blocks (%d transactions) into %s; tip %d\n", st.Blocks, st.Txs, ethStoreDir(g.dataDir, f.chain), st.Height)
 	return nil
 }
 

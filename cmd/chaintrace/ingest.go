@@ -7,13 +7,11 @@ import (
 	"os"
 	"time"
 
-	"github.com/btcsuite/btcd/wire"
 	"github.com/chaintrace/chaintrace/internal/btc"
-	"github.com/chaintrace/chaintrace/internal/btc/blkfile"
 	"github.com/chaintrace/chaintrace/internal/btc/rpc"
 	"github.com/chaintrace/chaintrace/internal/ingest"
 	"github.com/chaintrace/chaintrace/internal/progress"
-	"github.com/chaintrace/chaintrace/internal/store"
+	"github.com/chaintrace/chaintrace/internal/workspace"
 	"github.com/spf13/cobra"
 )
 
@@ -95,16 +93,15 @@ func runIngestBTC(ctx context.Context, g *globals, f *ingestBTCFlags) error {
 	var src ingest.BlockSource
 	if f.blocks != "" {
 		rep := progress.New(os.Stderr, g.log, "scanning block files", "bytes", 0)
-		s, err := blkfile.Open(ctx, f.blocks, wire.BitcoinNet(net.Net),
-			blkfile.WithLogger(g.log),
-			blkfile.WithProgress(func(done, total int64) { rep.Update(done, total) }))
+		s, err := workspace.OpenBlockFiles(ctx, f.blocks, net, workspace.IngestOptions{
+			Options: ingest.Options{Logger: g.log},
+			Scan:    func(done, total int64) { rep.Update(done, total) },
+		})
 		rep.Finish()
 		if err != nil {
 			return err
 		}
 		defer s.Close()
-		st := s.Stats()
-		g.log.Info("block files scanned", "path", f.blocks, "best_chain_blocks", st.Blocks, "stale", st.Stale, "orphans", st.Orphans, "files", st.Files)
 		src = s
 	} else {
 		pass := f.rpcPass
@@ -121,14 +118,8 @@ func runIngestBTC(ctx context.Context, g *globals, f *ingestBTCFlags) error {
 }
 
 func ingestBTC(ctx context.Context, g *globals, src ingest.BlockSource, netName string, f *ingestBTCFlags) error {
-	db, err := store.Open(ctx, btcStoreDir(g.dataDir, netName), store.ChainMeta{Chain: "btc", Network: netName}, store.Options{Bulk: true, Logger: g.log})
-	if err != nil {
-		return err
-	}
-	defer db.Close()
 	rep := progress.New(os.Stderr, g.log, "ingesting blocks", "blocks", 0)
-	var lastTxs uint64
-	in := ingest.NewBTC(db, src, ingest.Options{
+	st, err := workspace.IngestBTC(ctx, g.dataDir, src, netName, workspace.IngestOptions{Options: ingest.Options{
 		Logger:       g.log,
 		Follow:       f.follow,
 		PollInterval: f.poll,
@@ -137,28 +128,17 @@ func ingestBTC(ctx context.Context, g *globals, src ingest.BlockSource, netName 
 		BatchBytes:   f.batchMB << 20,
 		CacheEntries: f.cache,
 		Progress: func(s ingest.Status) {
-			lastTxs = s.Txs
 			rate := 0.0
 			if s.Elapsed > 0 {
 				rate = float64(s.Txs) / s.Elapsed.Seconds()
 			}
 			rep.Update(int64(s.Height), int64(s.Target), "txs", s.Txs, "tx_per_s", int64(rate))
 		},
-	})
-	st, err := in.Run(ctx)
+	}})
 	rep.Finish()
 	if err != nil {
 		return err
 	}
-	if err := db.Flush(); err != nil {
-		return err
-	}
-	rate := 0.0
-	if st.Elapsed > 0 {
-		rate = float64(lastTxs) / st.Elapsed.Seconds()
-	}
-	g.log.Info("ingest done", "tip_height", st.Height, "tip_hash", st.TipHash.String(), "blocks", st.Blocks, "txs", st.Txs,
-		"unwound", st.Unwound, "elapsed", st.Elapsed.Round(time.Millisecond).String(), "tx_per_s", int64(rate), "store_bytes", db.DiskUsage())
-	fmt.Fprintf(g.out, "ingested %d blocks (%d transactions) into %s; tip %d %s\n", st.Blocks, st.Txs, db.Dir(), st.Height, st.TipHash)
+	fmt.Fprintf(g.out, "ingested %d blocks (%d transactions) into %s; tip %d %s\n", st.Blocks, st.Txs, btcStoreDir(g.dataDir, netName), st.Height, st.TipHash)
 	return nil
 }

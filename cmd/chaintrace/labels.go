@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -11,11 +10,12 @@ import (
 	"github.com/chaintrace/chaintrace/internal/addrs"
 	"github.com/chaintrace/chaintrace/internal/labels"
 	"github.com/chaintrace/chaintrace/internal/labels/importers"
+	"github.com/chaintrace/chaintrace/internal/workspace"
 	"github.com/spf13/cobra"
 )
 
 // labelsDir is where the label database lives under --data.
-func labelsDir(data string) string { return filepath.Join(data, "labels") }
+func labelsDir(data string) string { return workspace.LabelsDir(data) }
 
 func openLabels(ctx context.Context, g *globals) (*labels.Store, error) {
 	return labels.Open(ctx, labelsDir(g.dataDir))
@@ -148,51 +148,13 @@ func importerNames() []string {
 }
 
 func runLabelsImport(ctx context.Context, g *globals, path, format, csvMap string, asJSON bool) error {
-	var imp labels.Importer
-	var err error
-	switch {
-	case format == "csv" || csvMap != "":
-		imp, err = importers.NewCSV(csvMap)
-	case format != "":
-		imp, err = importers.ByName(format)
-	default:
-		imp, err = importers.Detect(path)
-	}
+	sum, err := workspace.ImportLabels(ctx, g.dataDir, path, workspace.ImportOptions{Format: format, CSVMap: csvMap})
 	if err != nil {
 		return err
 	}
-	began := time.Now()
-	sets, err := imp.Import(ctx, path)
-	if err != nil {
-		return err
-	}
-	st, err := openLabels(ctx, g)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	type row struct {
-		Dataset string            `json:"dataset"`
-		Counts  labels.Counts     `json:"counts"`
-		Reject  []labels.Rejected `json:"rejected,omitempty"`
-	}
-	var rows []row
-	var total labels.Counts
-	for _, d := range sets {
-		c, err := st.Apply(ctx, d)
-		if err != nil {
-			return fmt.Errorf("dataset %s: %w", d.Name, err)
-		}
-		rows = append(rows, row{d.Name, c, d.Rejected})
-		total.Added += c.Added
-		total.Updated += c.Updated
-		total.Unchanged += c.Unchanged
-		total.Retired += c.Retired
-		total.Rejected += c.Rejected
-		total.Actors += c.Actors
-	}
+	rows, total := sum.Datasets, sum.Total
 	if asJSON {
-		return printJSON(g.out, map[string]any{"format": imp.Name(), "datasets": rows, "total": total})
+		return printJSON(g.out, map[string]any{"format": sum.Format, "datasets": rows, "total": total})
 	}
 	tw := tabwriter.NewWriter(g.out, 2, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "DATASET\tADDED\tUPDATED\tUNCHANGED\tRETIRED\tREJECTED\tACTORS")
@@ -202,10 +164,10 @@ func runLabelsImport(ctx context.Context, g *globals, path, format, csvMap strin
 	}
 	tw.Flush()
 	fmt.Fprintf(g.out, "imported %d datasets (%s) in %s: %d added, %d updated, %d unchanged, %d retired, %d rejected, %d actors\n",
-		len(rows), imp.Name(), time.Since(began).Round(time.Millisecond), total.Added, total.Updated, total.Unchanged, total.Retired, total.Rejected, total.Actors)
+		len(rows), sum.Format, sum.Elapsed.Round(time.Millisecond), total.Added, total.Updated, total.Unchanged, total.Retired, total.Rejected, total.Actors)
 	shown := 0
 	for _, r := range rows {
-		for _, rj := range r.Reject {
+		for _, rj := range r.Rejected {
 			if shown == 10 {
 				fmt.Fprintln(g.out, "  ... more rejected rows: use --json")
 				return nil

@@ -5,255 +5,42 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
 
-	"github.com/btcsuite/btcd/chaincfg"
-	"github.com/chaintrace/chaintrace/internal/btc"
-	"github.com/chaintrace/chaintrace/internal/cluster"
-	"github.com/chaintrace/chaintrace/internal/ethcluster"
 	"github.com/chaintrace/chaintrace/internal/incident"
-	"github.com/chaintrace/chaintrace/internal/labels"
 	"github.com/chaintrace/chaintrace/internal/model"
-	"github.com/chaintrace/chaintrace/internal/store"
 	"github.com/chaintrace/chaintrace/internal/trace"
-	"github.com/ethereum/go-ethereum/common"
+	"github.com/chaintrace/chaintrace/internal/workspace"
 	"github.com/spf13/cobra"
 )
 
-// traceEnv holds every store under --data opened read-only as a trace
-// engine, keyed by chain id, with what display and bridges need.
+// traceEnv is the data directory's workspace as the trace and report
+// commands use it.
 type traceEnv struct {
+	*workspace.Workspace
 	engines map[string]trace.Engine
-	listers map[string]trace.PaymentLister
-	eth     map[string]*store.DB // account stores, for token units
-	btc     map[string]*store.DB // Bitcoin stores, for clusters
-	labels  trace.Labeler
-	lstore  *labels.Store // nil without a label database
 	rules   []trace.BridgeRule
-	closers []func() error
-}
-
-func (e *traceEnv) Close() {
-	for _, c := range e.closers {
-		_ = c()
-	}
 }
 
 // ethChainID maps an EVM store's chain name to the chain id of labels.
-func ethChainID(name string) string {
-	switch name {
-	case "ethereum", "mainnet":
-		return "eth"
-	}
-	return "eth-" + name
-}
+func ethChainID(name string) string { return workspace.ETHChainID(name) }
 
 func openTraceEnv(ctx context.Context, g *globals, bridgesPath string) (*traceEnv, error) {
-	env := &traceEnv{engines: map[string]trace.Engine{}, listers: map[string]trace.PaymentLister{}, eth: map[string]*store.DB{}}
-	if _, err := os.Stat(labelsDir(g.dataDir)); err == nil {
-		st, err := openLabels(ctx, g)
-		if err != nil {
-			return nil, err
-		}
-		env.closers = append(env.closers, st.Close)
-		env.lstore = st
-		ix, err := st.Index(ctx)
-		if err != nil {
-			env.Close()
-			return nil, err
-		}
-		// A simulated or private EVM chain takes Ethereum's labels.
-		env.labels = trace.AddrChainLabeler{Base: ix}
-	} else {
-		g.log.Warn("no label database: tracing without stop rules (import labels with \"chaintrace labels import\")")
+	ws, err := workspace.Open(ctx, g.dataDir, workspace.Options{Bridges: bridgesPath, Logger: g.log})
+	if err != nil {
+		return nil, err
 	}
-	btcDBs := map[string]*store.DB{}
-	dirs, _ := filepath.Glob(filepath.Join(g.dataDir, "btc-*"))
-	for _, dir := range dirs {
-		db, err := store.Open(ctx, dir, store.ChainMeta{}, store.Options{ReadOnly: true})
-		if err != nil {
-			g.log.Warn("Bitcoin store not usable for tracing", "dir", dir, "err", err)
-			continue
-		}
-		env.closers = append(env.closers, db.Close)
-		chain := btc.ChainID(db.Meta().Network)
-		btcDBs[chain] = db
-		if env.listers[chain], err = trace.NewUTXOPayments(db, chain); err != nil {
-			env.Close()
-			return nil, err
-		}
-	}
-	dirs, _ = filepath.Glob(filepath.Join(g.dataDir, "eth-*"))
-	for _, dir := range dirs {
-		db, err := store.Open(ctx, dir, store.ChainMeta{}, store.Options{ReadOnly: true})
-		if err != nil {
-			g.log.Warn("EVM store not usable for tracing", "dir", dir, "err", err)
-			continue
-		}
-		env.closers = append(env.closers, db.Close)
-		chain := ethChainID(db.Meta().Network)
-		env.listers[chain] = trace.NewAccountPayments(db, chain)
-		env.eth[chain] = db
-	}
-	if bridgesPath != "" {
-		rules, skipped, err := trace.LoadBridges(bridgesPath, env.listers)
-		if err != nil {
-			env.Close()
-			return nil, err
-		}
-		if len(skipped) > 0 {
-			g.log.Warn("bridge rules skipped: their release chain has no store", "bridges", strings.Join(skipped, ", "))
-		}
-		env.rules = rules
-		env.labels = trace.WithBridgeLabels(env.labels, rules)
-	}
-	env.btc = btcDBs
-	for chain, db := range btcDBs {
-		e, err := trace.NewUTXO(db, trace.UTXOOptions{Chain: chain, Labels: env.labels, Annotator: cluster.NewAnnotator(db)})
-		if err != nil {
-			env.Close()
-			return nil, err
-		}
-		env.engines[chain] = e
-	}
-	for chain, db := range env.eth {
-		e, err := trace.NewAccount(db, trace.AccountOptions{Chain: chain, Labels: env.labels})
-		if err != nil {
-			env.Close()
-			return nil, err
-		}
-		env.engines[chain] = e
-	}
-	return env, nil
-}
-
-// clusterOf names the cluster of an address when it has more than one
-// member: on Bitcoin stores by the multi-input index, on EVM stores by the
-// deposit-address heuristic around the labelled exchanges (customers who
-// share deposit addresses form one entity; deposit addresses join the
-// exchange wallet they sweep to).
-func (e *traceEnv) clusterOf(ctx context.Context) (trace.ClusterOf, error) {
-	type chainIx struct {
-		db  *store.DB
-		ix  *cluster.Index
-		net *chaincfg.Params
-	}
-	ixs := map[string]chainIx{}
-	for chain, db := range e.btc {
-		ix, err := cluster.Build(ctx, db)
-		if err != nil {
-			return nil, err
-		}
-		net, err := btc.Network(db.Meta().Network)
-		if err != nil {
-			return nil, err
-		}
-		ixs[chain] = chainIx{db, ix, net}
-	}
-	entities := map[string]map[string]string{} // chain -> lower-case address -> cluster name
-	for chain, db := range e.eth {
-		if e.lstore == nil {
-			break
-		}
-		services, exclude, err := ethServices(ctx, e.lstore, chain)
-		if err != nil {
-			return nil, err
-		}
-		res, err := ethcluster.FindDeposits(ctx, db, services, ethcluster.Options{Exclude: func(a string) bool { return exclude[strings.ToLower(a)] }})
-		if err != nil {
-			return nil, err
-		}
-		m := map[string]string{}
-		for _, group := range res.Entities() {
-			for _, a := range group {
-				m[a] = "entity-" + group[0]
-			}
-		}
-		for _, d := range res.Deposits {
-			m[strings.ToLower(d.Address)] = "service-" + d.Wallet
-			m[strings.ToLower(d.Wallet)] = "service-" + d.Wallet
-		}
-		entities[chain] = m
-	}
-	return func(chain, address string) (string, bool) {
-		if m, ok := entities[chain]; ok {
-			c, ok := m[strings.ToLower(address)]
-			return c, ok
-		}
-		c, ok := ixs[chain]
-		if !ok {
-			return "", false
-		}
-		k, err := btc.ParseAddress(address, c.net)
-		if err != nil {
-			return "", false
-		}
-		id, err := c.db.AddrID(ctx, k.Bytes())
-		if err != nil {
-			return "", false
-		}
-		cid := c.ix.ClusterOf(id)
-		if c.ix.Size(cid) < 2 {
-			return "", false
-		}
-		return strconv.FormatUint(cid, 10), true
-	}, nil
+	return &traceEnv{Workspace: ws, engines: ws.Engines(), rules: ws.Rules()}, nil
 }
 
 // resolveChain turns --chain (btc, eth, or a full chain id) into the id of
 // an open store.
-func (e *traceEnv) resolveChain(flag string) (string, error) {
-	if _, ok := e.engines[flag]; ok {
-		return flag, nil
-	}
-	var found []string
-	for id := range e.engines {
-		if strings.HasPrefix(id, flag+"-") || flag == "eth" && id == "eth" {
-			found = append(found, id)
-		}
-	}
-	switch len(found) {
-	case 1:
-		return found[0], nil
-	case 0:
-		return "", fmt.Errorf("no %s store under --data: ingest the chain first (\"chaintrace ingest %s\")", flag, strings.SplitN(flag, "-", 2)[0])
-	}
-	return "", fmt.Errorf("several stores match --chain %s (%s): give the full chain id", flag, strings.Join(found, ", "))
-}
+func (e *traceEnv) resolveChain(flag string) (string, error) { return e.ResolveChain(flag) }
 
-// units displays BTC with 8 decimals, native EVM coins with 18 and tokens
-// with the decimals their contract reports.
-func (e *traceEnv) units(ctx context.Context) trace.Units {
-	return func(chain, asset string) (trace.AssetInfo, bool) {
-		switch {
-		case asset == "BTC":
-			return trace.AssetInfo{Symbol: "BTC", Decimals: 8}, true
-		case asset == "ETH" || asset == "native":
-			return trace.AssetInfo{Symbol: "ETH", Decimals: 18}, true
-		}
-		db, ok := e.eth[chain]
-		if !ok || !common.IsHexAddress(asset) {
-			return trace.AssetInfo{}, false
-		}
-		id, err := db.AddrID(ctx, common.HexToAddress(asset).Bytes())
-		if err != nil {
-			return trace.AssetInfo{}, false
-		}
-		m, ok, err := db.Token(ctx, id)
-		if err != nil || !ok || !m.HasDecimals {
-			return trace.AssetInfo{}, false
-		}
-		sym := m.Symbol
-		if sym == "" {
-			sym = asset
-		}
-		return trace.AssetInfo{Symbol: sym, Decimals: m.Decimals}, true
-	}
-}
+// units displays amounts in whole units where the decimals are known.
+func (e *traceEnv) units(ctx context.Context) trace.Units { return e.Units(ctx) }
 
 type traceFlags struct {
 	chain, from, txs, direction, model, min, since, until, asset string
@@ -379,7 +166,7 @@ func runTrace(ctx context.Context, g *globals, f *traceFlags) error {
 	if p.Until, err = parseTime("until", f.until); err != nil {
 		return err
 	}
-	m := &trace.Multi{Engines: env.engines, Rules: env.rules}
+	m := env.Multi()
 	g.log.Info("tracing", "chain", chain, "direction", p.Direction, "model", p.Model, "hops", p.Hops, "sources", len(p.From)+len(p.FromTxs))
 	res, err := m.Trace(ctx, p)
 	if err != nil {
@@ -388,7 +175,7 @@ func runTrace(ctx context.Context, g *globals, f *traceFlags) error {
 	switch f.group {
 	case "address":
 	case "cluster":
-		of, err := env.clusterOf(ctx)
+		of, err := env.ClusterOf(ctx)
 		if err != nil {
 			return err
 		}

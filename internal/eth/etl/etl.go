@@ -1,7 +1,9 @@
 // Package etl reads the exports of ethereum-etl (blocks, transactions,
-// receipts, logs, token_transfers and traces, as CSV or newline-delimited
-// JSON) and rebuilds decoded eth.Block values from them, so that they go
-// through the same extraction and ingest as blocks fetched over JSON-RPC.
+// receipts, logs, token_transfers, traces and tokens, as CSV or
+// newline-delimited JSON) and rebuilds decoded eth.Block values from them,
+// so that they go through the same extraction and ingest as blocks fetched
+// over JSON-RPC. The tokens file is served as the answers of the ERC-20
+// metadata calls (Source.Call), for ingest.FillTokenMeta.
 //
 // ethereum-etl does not export signatures, so transactions are rebuilt from
 // their fields (types.NewTx without a signature); Tx.Hash and Tx.From come
@@ -35,10 +37,12 @@ import (
 // transferTopic is keccak256("Transfer(address,address,uint256)").
 var transferTopic = common.HexToHash("0xddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef")
 
-// Source is a loaded ethereum-etl export: one chain of consecutive blocks.
+// Source is a loaded ethereum-etl export: one chain of consecutive blocks,
+// and the token metadata of its tokens file if it had one.
 type Source struct {
 	blocks []*eth.Block // consecutive heights from first
 	first  uint64
+	tokens map[common.Address]eth.TokenMeta // nil without a tokens file
 }
 
 // loader holds the state of Open.
@@ -49,6 +53,7 @@ type loader struct {
 	txLoc  map[common.Hash]*eth.Tx
 	txNum  map[common.Hash]uint64
 	txRows map[uint64]map[int]*eth.Tx // block -> index -> tx, before ordering
+	tokens map[common.Address]eth.TokenMeta
 }
 
 // Options tune Open; the zero value is usable.
@@ -92,7 +97,7 @@ func Open(dir string, opts ...Options) (*Source, error) {
 	l := &loader{dir: dir, log: log, byNum: map[uint64]*eth.Block{}, txLoc: map[common.Hash]*eth.Tx{}, txNum: map[common.Hash]uint64{},
 		txRows: map[uint64]map[int]*eth.Tx{}}
 	paths := map[string]string{}
-	for _, name := range []string{"blocks", "transactions", "receipts", "logs", "token_transfers", "traces"} {
+	for _, name := range []string{"blocks", "transactions", "receipts", "logs", "token_transfers", "traces", "tokens"} {
 		p, err := l.find(name)
 		if err != nil {
 			return nil, err
@@ -152,6 +157,14 @@ func Open(dir string, opts ...Options) (*Source, error) {
 		}
 	} else {
 		log.Info("etl: no traces file: internal transfers are unknown", "dir", dir)
+	}
+	if paths["tokens"] != "" {
+		l.tokens = map[common.Address]eth.TokenMeta{}
+		if err := read("tokens", l.tokenRow); err != nil {
+			return nil, err
+		}
+	} else {
+		log.Info("etl: no tokens file: token symbols and decimals are unknown", "dir", dir)
 	}
 	for _, b := range l.byNum {
 		for i := range b.Txs {
@@ -545,7 +558,7 @@ func (l *loader) source(file string) (*Source, error) {
 		nums = append(nums, n)
 	}
 	slices.Sort(nums)
-	s := &Source{first: nums[0], blocks: make([]*eth.Block, len(nums))}
+	s := &Source{first: nums[0], blocks: make([]*eth.Block, len(nums)), tokens: l.tokens}
 	for i, n := range nums {
 		b := l.byNum[n]
 		if i > 0 {

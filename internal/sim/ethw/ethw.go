@@ -28,6 +28,17 @@
 // The deployer is funded by a withdrawal of DeployerGrant in the genesis
 // block, so contracts can be created without any set-up; it also signs
 // every Mint.
+//
+// Files: the rows of a block are written (through buffers) when Mine
+// closes it, so memory is bounded by the number of addresses and the size
+// of one block; tokens.csv, which carries each token's current total
+// supply, is rewritten by Flush and Close. Every transaction is a type-2
+// transaction priced at BaseFee+Tip with a tip of Tip; its receipt says
+// it used all its gas, so the fee chaintrace extracts is gas × BaseFee
+// burnt and gas × Tip to the miner, exactly what the ledger charged.
+// Block gas limits are not enforced. Roots, blooms and sizes are left
+// empty; hashes are keccak digests of the chain id and the block's or
+// transaction's fields, linked by parent hash.
 package ethw
 
 import (

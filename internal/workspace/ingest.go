@@ -102,9 +102,9 @@ func IngestBTC(ctx context.Context, dataDir string, src ingest.BlockSource, netw
 
 // IngestETL imports an ethereum-etl export directory into the
 // eth-<network> store under dataDir. An empty store starts at the
-// export's first block unless o.StartHeight says otherwise. An export
-// carries no token metadata (there is no node to ask), so tokens show in
-// base units.
+// export's first block unless o.StartHeight says otherwise. Token
+// symbols and decimals come from the export's tokens file, where it has
+// one.
 func IngestETL(ctx context.Context, dataDir, etlDir, network string, o IngestOptions) (ingest.Status, error) {
 	log := o.logger()
 	src, err := etl.Open(etlDir, etl.Options{Logger: o.Logger})
@@ -124,11 +124,19 @@ func IngestETL(ctx context.Context, dataDir, etlDir, network string, o IngestOpt
 	if err != nil {
 		return st, err
 	}
+	tokens := 0
+	if st.Blocks > 0 {
+		// The export's tokens file answers the metadata calls a node
+		// would, so that amounts of its tokens show with their decimals.
+		if tokens, err = ingest.FillTokenMeta(ctx, db, src, st.Height+1-st.Blocks, st.Height); err != nil {
+			log.Warn("token metadata incomplete", "err", err)
+		}
+	}
 	if err := db.Flush(); err != nil {
 		return st, err
 	}
-	log.Info("etl import done (no token metadata: there is no node to ask)", "chain", network, "tip_height", st.Height,
-		"blocks", st.Blocks, "txs", st.Txs, "elapsed", st.Elapsed.Round(time.Millisecond).String(), "store_bytes", db.DiskUsage())
+	log.Info("etl import done", "chain", network, "tip_height", st.Height, "blocks", st.Blocks, "txs", st.Txs, "tokens", tokens,
+		"elapsed", st.Elapsed.Round(time.Millisecond).String(), "store_bytes", db.DiskUsage())
 	return st, nil
 }
 

@@ -148,7 +148,7 @@ type Stats struct {
 	Bytes   int64 // Size of the blk files.
 	Files   int
 	// Unspent and UnspentValue describe the unspent set, coins of the
-	// block being built included; zero-value coinbases are not in it.
+	// block being built included.
 	Unspent      int64
 	UnspentValue int64
 	// Fees is the sum of the fees of every transaction, mined or not.

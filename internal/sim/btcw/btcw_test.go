@@ -371,3 +371,49 @@ func TestMaturity(t *testing.T) {
 		t.Fatalf("spends %v", v.spendKinds)
 	}
 }
+
+// TestSubsidyRunsOut mines past regtest's last halving, where a block
+// without fees has a worthless coinbase, and checks that such a coin is
+// still a coin: in the unspent set and spendable, as in Core.
+func TestSubsidyRunsOut(t *testing.T) {
+	dir := t.TempDir()
+	c, err := New(dir, Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	a := c.NewAddr(P2SHP2WPKH)
+	var first, zero Coin
+	for c.Height() < 5100 {
+		_, cb, err := c.Mine(ctx, time.Time{}, a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch cb.Height {
+		case 1:
+			first = cb
+		case 4949:
+			if cb.Value != 1 {
+				t.Fatalf("block 4949 pays %d", cb.Value)
+			}
+		case 4950:
+			zero = cb
+		}
+	}
+	if u, ok := c.Unspent(zero.OutPoint); !ok || u.Value != 0 || c.Subsidy(4950) != 0 {
+		t.Fatalf("worthless coinbase %+v in the unspent set: %v", u, ok)
+	}
+	if _, _, err := c.Spend([]Coin{zero, first}, []Output{{c.NewAddr(P2WPKH), first.Value - 500}}, TxOpts{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, cb, err := c.Mine(ctx, time.Time{}, a); err != nil || cb.Value != 500 {
+		t.Fatalf("the coinbase after the spend: %+v, %v", cb, err)
+	}
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	v := validate(t, dir, c.Net())
+	if int64(len(v.utxos)) != c.Stats().Unspent {
+		t.Fatalf("files leave %d coins, Stats says %d", len(v.utxos), c.Stats().Unspent)
+	}
+}

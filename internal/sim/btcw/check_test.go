@@ -194,13 +194,12 @@ func validateBlock(t *testing.T, net *chaincfg.Params, b *wire.MsgBlock, h int, 
 	v.txs += int64(len(b.Transactions))
 }
 
-// addOutputs adds tx's outputs to the UTXO set, leaving out OP_RETURNs
-// and, as the ledger does, a worthless coinbase.
+// addOutputs adds tx's outputs to the UTXO set, leaving out OP_RETURNs.
 func addOutputs(tx *wire.MsgTx, h int, coinbase bool, v *verdict) {
 	hash := tx.TxHash()
 	for i, o := range tx.TxOut {
 		v.outputs++
-		if txscript.GetScriptClass(o.PkScript) == txscript.NullDataTy || coinbase && o.Value == 0 {
+		if txscript.GetScriptClass(o.PkScript) == txscript.NullDataTy {
 			continue
 		}
 		v.utxos[wire.OutPoint{Hash: hash, Index: uint32(i)}] = vcoin{value: o.Value, height: h, coinbase: coinbase, script: o.PkScript}

@@ -23,8 +23,8 @@ var coinbaseTag = [...]byte{6, '/', 'b', 't', 'c', 'w', '/'}
 // coinbase pays the subsidy plus the fees of its transactions to reward,
 // which must be an address NewAddr made; it returns the block's height
 // and the coinbase coin, spendable from height+Maturity() on. A coinbase
-// worth nothing (no subsidy left, no fees) is returned but not added to
-// the unspent set.
+// worth nothing (no subsidy left, no fees) is a coin all the same, as in
+// Core, so that callers need not tell such coins apart.
 //
 // The block's timestamp is t, bumped to a second after the previous
 // block's if it is not later; a zero t means Config.Start for block 1
@@ -102,11 +102,9 @@ func (c *Chain) Mine(ctx context.Context, t time.Time, reward Addr) (int32, Coin
 	}
 
 	coin := Coin{OutPoint: wire.OutPoint{Hash: cbid}, Value: value, Addr: reward, Height: h, Coinbase: true}
-	if value > 0 {
-		c.utxo[coin.OutPoint] = entry{value: value, height: h, coinbase: true, addr: reward}
-		c.st.Unspent++
-		c.st.UnspentValue += value
-	}
+	c.utxo[coin.OutPoint] = entry{value: value, height: h, coinbase: true, addr: reward}
+	c.st.Unspent++
+	c.st.UnspentValue += value
 	c.st.Blocks++
 	c.st.Txs++
 	c.st.Inputs++

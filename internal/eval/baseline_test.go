@@ -12,6 +12,7 @@ import (
 	"sort"
 	"testing"
 
+	"github.com/chaintrace/chaintrace/internal/sim/world"
 	"github.com/chaintrace/chaintrace/internal/workspace"
 )
 
@@ -25,9 +26,11 @@ const (
 )
 
 // generateWorld writes a world of seed and about txs transactions into
-// dir. It is set by baseline_world_test.go, which imports package world;
-// nil means that package has not landed.
-var generateWorld func(ctx context.Context, dir string, seed, txs int64) error
+// dir.
+func generateWorld(ctx context.Context, dir string, seed, txs int64) error {
+	_, err := world.Generate(ctx, dir, world.Config{Seed: seed, Txs: txs})
+	return err
+}
 
 // Baseline is the regression guard's record: the figures at the defaults.
 type Baseline struct {
@@ -71,9 +74,6 @@ func baselineOf(r *Report) Baseline {
 // the tracer are deterministic, so the figures are compared exactly (to
 // 1e-9). -update rewrites the file, for review in the commit.
 func TestBaseline(t *testing.T) {
-	if generateWorld == nil {
-		t.Skip("package internal/sim/world has not landed yet: the baseline needs world.Generate")
-	}
 	ctx := t.Context()
 	worldDir, data := t.TempDir(), t.TempDir()
 	if err := generateWorld(ctx, worldDir, baselineSeed, baselineTxs); err != nil {

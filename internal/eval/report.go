@@ -59,6 +59,9 @@ type Summary struct {
 	MatchedUSD        float64       `json:"matched_usd"`
 	Precision         float64       `json:"precision"`
 	Recall            float64       `json:"recall"`
+	TruthLabelledUSD  float64       `json:"truth_labelled_usd"`
+	MatchedLabelled   float64       `json:"matched_labelled_usd"`
+	RecallLabelled    float64       `json:"recall_labelled"`
 	TruthHoldingsUSD  float64       `json:"truth_holdings_usd"`
 	TracedHoldingsUSD float64       `json:"traced_holdings_usd"`
 	LocatedUSD        float64       `json:"located_usd"`
@@ -82,6 +85,8 @@ func Aggregate(scores []HeistScore) Summary {
 		a.TruthUSD += s.TruthUSD
 		a.TracedUSD += s.TracedUSD
 		a.MatchedUSD += s.MatchedUSD
+		a.TruthLabelledUSD += s.TruthLabelledUSD
+		a.MatchedLabelled += s.MatchedLabelledUSD
 		a.TruthHoldingsUSD += s.TruthHoldingsUSD
 		a.TracedHoldingsUSD += s.TracedHoldingsUSD
 		a.LocatedUSD += s.LocatedUSD
@@ -93,6 +98,7 @@ func Aggregate(scores []HeistScore) Summary {
 		a.Elapsed += s.Elapsed
 	}
 	a.Precision, a.Recall = ratio(a.MatchedUSD, a.TracedUSD), ratio(a.MatchedUSD, a.TruthUSD)
+	a.RecallLabelled = ratio(a.MatchedLabelled, a.TruthLabelledUSD)
 	a.Located, a.HoldingsPrecision = ratio(a.LocatedUSD, a.TruthHoldingsUSD), ratio(a.LocatedUSD, a.TracedHoldingsUSD)
 	return a
 }
@@ -133,12 +139,12 @@ func (r *Report) WriteText(w io.Writer) error {
 	fmt.Fprintf(w, "world seed %d (%s): %d heists, %s stolen\n", r.World.Seed, r.World.Generator, r.World.Heists, usd(r.World.StolenUSD))
 	fmt.Fprintf(w, "defaults: %s %s, %s rules, %d hops, change same hop %v; from %s\n\n", s.Direction, s.Model, s.Rules, s.Hops, s.ChangeSameHop, s.Sources)
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "\tHEISTS\tPRECISION\tRECALL\tLOCATED\tHOLD.PREC\tFALSE ALERTS\t")
+	fmt.Fprintln(tw, "\tHEISTS\tPRECISION\tRECALL\tRECALL (LABELLED)\tLOCATED\tHOLD.PREC\tFALSE ALERTS\t")
 	for _, x := range []struct {
 		name string
 		a    *Summary
 	}{{"overall", &r.Overall}, {"without mixers", &r.OverallNoMixers}} {
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s\t\n", x.name, x.a.Heists, pct(x.a.Precision), pct(x.a.Recall), pct(x.a.Located), pct(x.a.HoldingsPrecision), usd(x.a.FalseAlertUSD))
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t\n", x.name, x.a.Heists, pct(x.a.Precision), pct(x.a.Recall), pct(x.a.RecallLabelled), pct(x.a.Located), pct(x.a.HoldingsPrecision), usd(x.a.FalseAlertUSD))
 	}
 	tw.Flush()
 	met := "not met"
@@ -149,9 +155,9 @@ func (r *Report) WriteText(w io.Writer) error {
 
 	fmt.Fprintf(w, "\nper heist (%s, %s rules)\n", s.Model, s.Rules)
 	tw = tabwriter.NewWriter(w, 2, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "HEIST\tKIND\tMIXERS\tSTOLEN\tPRECISION\tRECALL\tLOCATED\tFALSE ALERTS\tFEES\tBEYOND\tDUST\tAT MIXERS\tMS\t")
+	fmt.Fprintln(tw, "HEIST\tKIND\tMIXERS\tSTOLEN\tPRECISION\tRECALL\tREC.LAB\tLOCATED\tFALSE ALERTS\tFEES\tBEYOND\tDUST\tAT MIXERS\tMS\t")
 	for _, h := range r.Heists {
-		fmt.Fprintf(tw, "%s\t%s\t%v\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%.0f\t\n", h.Heist, h.Kind, h.Mixers, usd(h.StolenUSD), pct(h.Precision), pct(h.Recall), pct(h.Located),
+		fmt.Fprintf(tw, "%s\t%s\t%v\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%.0f\t\n", h.Heist, h.Kind, h.Mixers, usd(h.StolenUSD), pct(h.Precision), pct(h.Recall), pct(h.RecallLabelled), pct(h.Located),
 			usd(h.FalseAlertUSD), usd(h.FeesUSD), usd(h.BeyondLimitsUSD), usd(h.DustUSD), usd(h.MixersUSD), float64(h.Elapsed.Microseconds())/1000)
 	}
 	tw.Flush()

@@ -27,11 +27,13 @@ const (
 	// so its endpoint figures can be weighed against the truth's, which
 	// poison's upper bound cannot.
 	DefaultModel = trace.Haircut
-	// DefaultHops is the hop budget. The world's heists launder through
-	// hop chains, splits and peel chains of up to about ten transactions
-	// before value reaches a service; 12 leaves room for a sweep or a
-	// bridge crossing on top (see the README's evaluation section for the
-	// measurements behind it).
+	// DefaultHops is the hop budget, chosen by measurement on the default
+	// world (seed 1, 40,000 transactions, haircut, default rules, change
+	// on the same hop): recall of the heists without mixers is 0.718 at 6
+	// hops, 0.742 at 8 and 0.758 at 12, where it stays up to 40 hops,
+	// while precision slowly falls past 12 (0.994 at 12, 0.992 at 16,
+	// 0.9915 at 24) as more value diffuses into false alerts, and traces
+	// get slower. 12 is the knee.
 	DefaultHops = 12
 )
 
@@ -56,8 +58,10 @@ type Options struct {
 	// Hops is the hop budget of every trace (default DefaultHops).
 	Hops int
 	// NoChangeSameHop turns off counting a peel chain's likely change as
-	// the same hop, which is on by default: the world's peel chains would
-	// otherwise spend the hop budget on change alone.
+	// the same hop, which is on by default: peel chains otherwise spend the
+	// hop budget on change alone. Measured on the default world at 12
+	// hops, turning it off drops the located share of the heists without
+	// mixers from 1.0 to 0.11 and their recall from 0.758 to 0.705.
 	NoChangeSameHop bool
 	// Heists restricts the run to these heist ids (default: all).
 	Heists []string

@@ -62,6 +62,14 @@ type HeistScore struct {
 	MatchedUSD float64 `json:"matched_usd"`
 	Precision  float64 `json:"precision"`
 	Recall     float64 `json:"recall"`
+	// TruthLabelledUSD is Σ T_e over the entities the world's labels
+	// name (CoinJoins count: the tracer detects them), MatchedLabelledUSD
+	// their matched value, and RecallLabelled the recall over them: how
+	// much of what labels make findable the trace found. Recall stays the
+	// headline; this says how much of its shortfall is missing labels.
+	TruthLabelledUSD   float64 `json:"truth_labelled_usd"`
+	MatchedLabelledUSD float64 `json:"matched_labelled_usd"`
+	RecallLabelled     float64 `json:"recall_labelled"`
 
 	TruthHoldingsUSD  float64 `json:"truth_holdings_usd"`
 	TracedHoldingsUSD float64 `json:"traced_holdings_usd"`
@@ -99,8 +107,10 @@ func Score(w *truth.World, h *truth.Heist, results []*trace.Result) HeistScore {
 	s := HeistScore{Heist: h.ID, Kind: h.Kind, Title: h.Title, Mixers: h.Mixers, StolenUSD: w.StolenUSD(h)}
 	px := newPricer(w)
 	categories := map[string]string{}
+	labelled := map[string]bool{CoinJoinEntity: true}
 	for _, e := range w.Entities {
 		categories[e.Name] = e.Category
+		labelled[e.Name] = labelled[e.Name] || e.Labelled
 	}
 	truthE, tracedE := map[string]float64{}, map[string]float64{}
 	truthH, tracedH := map[string]float64{}, map[string]float64{}
@@ -140,6 +150,10 @@ func Score(w *truth.World, h *truth.Heist, results []*trace.Result) HeistScore {
 	for e, t := range truthE {
 		s.TruthUSD += t
 		s.MatchedUSD += min(t, tracedE[e])
+		if labelled[e] {
+			s.TruthLabelledUSD += t
+			s.MatchedLabelledUSD += min(t, tracedE[e])
+		}
 	}
 	for e, r := range tracedE {
 		s.TracedUSD += r
@@ -150,6 +164,7 @@ func Score(w *truth.World, h *truth.Heist, results []*trace.Result) HeistScore {
 	}
 	sort.Strings(s.FalseAlerts)
 	s.Precision, s.Recall = ratio(s.MatchedUSD, s.TracedUSD), ratio(s.MatchedUSD, s.TruthUSD)
+	s.RecallLabelled = ratio(s.MatchedLabelledUSD, s.TruthLabelledUSD)
 	for a, t := range truthH {
 		s.TruthHoldingsUSD += t
 		s.LocatedUSD += min(t, tracedH[a])

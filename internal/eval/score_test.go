@@ -71,6 +71,7 @@ func TestScoreSplitEndpoint(t *testing.T) {
 	near(t, "matched", s.MatchedUSD, 400)
 	near(t, "precision", s.Precision, 400.0/600)
 	near(t, "recall", s.Recall, 400.0/600)
+	near(t, "recall labelled", s.RecallLabelled, 400.0/600)
 	near(t, "located", s.Located, 1)
 	near(t, "holdings precision", s.HoldingsPrecision, 1)
 	near(t, "false alerts", s.FalseAlertUSD, 200)

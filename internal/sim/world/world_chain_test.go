@@ -239,3 +239,57 @@ func TestServiceDestinations(t *testing.T) {
 	}
 	t.Logf("service destinations checked: %v", checked)
 }
+
+// TestHeistsGetTheirParams checks that the default world funds its heists
+// as their parameters ask: regtest's subsidy halves every 150 blocks, so
+// the Bitcoin the world can ever hold is bounded (about 14,000 BTC over
+// its ~580 blocks) and a heist could silently take less.
+func TestHeistsGetTheirParams(t *testing.T) {
+	iw := ingested(t)
+	stolen := func(h *truth.Heist, chain, asset string) float64 {
+		for _, f := range h.Flows {
+			if f.Chain == chain && f.Asset == asset {
+				v, _ := new(big.Float).SetString(f.Stolen.String())
+				x, _ := v.Float64()
+				return x
+			}
+		}
+		return 0
+	}
+	srcTxs := func(h *truth.Heist, chain string) int {
+		for _, s := range h.Sources {
+			if s.Chain == chain {
+				return len(s.Txs)
+			}
+		}
+		return 0
+	}
+	usdtAsset := tokenOf(t, iw.tw)
+	for i := range iw.tw.Heists {
+		h := &iw.tw.Heists[i]
+		p := h.Params
+		var errs []string
+		check := func(what string, got, want float64) {
+			if got < want {
+				errs = append(errs, what+": got "+strconv.FormatFloat(got, 'f', -1, 64)+", want "+strconv.FormatFloat(want, 'f', -1, 64))
+			}
+		}
+		switch h.Kind {
+		case "hot-wallet":
+			check("btc_taken", p["btc_taken"], p["btc"])
+			check("BTC stolen", stolen(h, BTCChain, "BTC")/sat, p["btc"])
+		case "bridge-drain":
+			check("ETH stolen", stolen(h, ETHChain, "ETH")/1e18, p["eth"])
+			check("USDT stolen", stolen(h, ETHChain, usdtAsset)/1e6, p["usdt"])
+		case "dispersal":
+			check("ETH stolen", stolen(h, ETHChain, "ETH")/1e18, p["eth"])
+		case "wallet-drain":
+			check("BTC victims", float64(srcTxs(h, BTCChain)), 0.9*p["btc_victims"])
+			check("ETH victims", float64(srcTxs(h, ETHChain)), 0.9*p["eth_victims"])
+			check("BTC stolen", stolen(h, BTCChain, "BTC")/sat, 50)
+		}
+		if len(errs) > 0 {
+			t.Errorf("heist %s: %s", h.ID, strings.Join(errs, "; "))
+		}
+	}
+}

@@ -71,6 +71,7 @@ the look-ups, all offline.`,
 	root.AddCommand(newTraceCmd(g))
 	root.AddCommand(newIncidentsCmd(g))
 	root.AddCommand(newPricesCmd(g), newReportCmd(g))
+	root.AddCommand(newSimCmd(g), newEvalCmd(g))
 	return root
 }
 

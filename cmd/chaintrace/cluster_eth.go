@@ -12,6 +12,7 @@ import (
 	"github.com/chaintrace/chaintrace/internal/labels"
 	"github.com/chaintrace/chaintrace/internal/store"
 	"github.com/chaintrace/chaintrace/internal/trace"
+	"github.com/chaintrace/chaintrace/internal/workspace"
 	"github.com/ethereum/go-ethereum/common"
 )
 
@@ -72,7 +73,7 @@ func runClusterShowETH(ctx context.Context, g *globals, f *clusterFlags, addr st
 			return err
 		}
 		defer st.Close()
-		if services, serviceAddrs, err = ethServices(ctx, st, chain); err != nil {
+		if services, serviceAddrs, err = workspace.EthServices(ctx, st, chain); err != nil {
 			return err
 		}
 		ls, err := st.Labels(ctx, chain, out.Address)
@@ -128,27 +129,4 @@ func runClusterShowETH(ctx context.Context, g *globals, f *clusterFlags, addr st
 	}
 	fmt.Fprintf(w, "(examined %d exchange addresses and %d addresses that paid them)\n", out.Services, out.Candidates)
 	return nil
-}
-
-// ethServices lists the labelled exchange addresses of chain, which the
-// deposit-address heuristic sweeps towards, and the set of every labelled
-// service address (lower case), which cannot be deposit addresses.
-func ethServices(ctx context.Context, st *labels.Store, chain string) ([]ethcluster.Service, map[string]bool, error) {
-	var services []ethcluster.Service
-	serviceAddrs := map[string]bool{}
-	err := st.All(ctx, func(l labels.Label) bool {
-		if l.Chain != chain || l.Address == "" || l.Retired != nil {
-			return true
-		}
-		key := strings.ToLower(l.Address)
-		if c, _ := trace.Classify(&trace.Params{}, []labels.Label{l}); c != trace.ClassNone {
-			serviceAddrs[key] = true
-			known := slices.ContainsFunc(services, func(x ethcluster.Service) bool { return strings.EqualFold(x.Address, key) })
-			if l.Category == "exchange" && !known {
-				services = append(services, ethcluster.Service{Address: l.Address, Name: l.Label})
-			}
-		}
-		return true
-	})
-	return services, serviceAddrs, err
 }

@@ -189,31 +189,36 @@ SIGHUP reloads the label index after an import; SIGINT/SIGTERM shut down
 gracefully.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			env, err := openScreenEnv(ctx, g, rules)
-			if err != nil {
-				return err
-			}
-			defer env.Close()
-			if os.Getenv("GOGC") == "" {
-				// The label index is a large, long-lived heap (about 450 MB
-				// per million labels); collecting less often keeps tail
-				// latency down at a modest memory cost.
-				debug.SetGCPercent(400)
-			}
-			srv := api.NewServer(api.Config{Screener: env.screener, Labels: env.labels, Logger: g.log, Version: "dev"})
-			go reloadOnHUP(ctx, g, srv, env.labels)
-			g.log.Info("serving", "addr", addr, "labelled_addresses", env.screener.Index().Len())
-			err = srv.Run(ctx, addr)
-			if errors.Is(err, context.Canceled) {
-				return nil
-			}
-			return err
+			return serveAPI(cmd.Context(), g, addr, rules)
 		},
 	}
 	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "listen address HOST:PORT")
 	cmd.Flags().StringVar(&rules, "rules", "", "risk rules file (YAML or JSON)")
 	return cmd
+}
+
+// serveAPI serves the REST API from the stores in g.dataDir on addr until
+// ctx ends.
+func serveAPI(ctx context.Context, g *globals, addr, rules string) error {
+	env, err := openScreenEnv(ctx, g, rules)
+	if err != nil {
+		return err
+	}
+	defer env.Close()
+	if os.Getenv("GOGC") == "" {
+		// The label index is a large, long-lived heap (about 450 MB
+		// per million labels); collecting less often keeps tail
+		// latency down at a modest memory cost.
+		debug.SetGCPercent(400)
+	}
+	srv := api.NewServer(api.Config{Screener: env.screener, Labels: env.labels, Logger: g.log, Version: "dev"})
+	go reloadOnHUP(ctx, g, srv, env.labels)
+	g.log.Info("serving", "addr", addr, "labelled_addresses", env.screener.Index().Len())
+	err = srv.Run(ctx, addr)
+	if errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return err
 }
 
 // reloadOnHUP rebuilds the label index on SIGHUP, so a label import

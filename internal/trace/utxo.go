@@ -180,12 +180,16 @@ func (e *UTXO) Run(ctx context.Context, p Params, seeds []Seed) (*Result, error)
 		return nil, err
 	}
 	if p.Direction == Forward {
-		r.pf = newUTXOPrefetch(ctx, e.db)
-		for _, txnum := range slices.Sorted(maps.Keys(r.pend)) {
-			r.pf.request(txnum)
+		if utxoReadsAhead(e.db) {
+			r.pf = newUTXOPrefetch(ctx, e.db)
+			for _, txnum := range slices.Sorted(maps.Keys(r.pend)) {
+				r.pf.request(txnum)
+			}
 		}
 		err = r.forward(ctx)
-		r.pf.stop()
+		if r.pf != nil {
+			r.pf.stop()
+		}
 	} else {
 		err = r.backward(ctx)
 	}

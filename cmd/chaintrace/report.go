@@ -191,7 +191,7 @@ the facts and sources and says so.`,
 					note = fmt.Sprintf("The trace in %s was started from incident %s, not %s.", traceJSON, res.Params.Incident, rec.ID)
 				}
 			} else {
-				env, err := openTraceEnv(ctx, g, bridges)
+				env, err := openTraceEnv(ctx, g, bridges, false)
 				if err != nil {
 					return err
 				}

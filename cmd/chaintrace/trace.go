@@ -27,8 +27,10 @@ type traceEnv struct {
 // ethChainID maps an EVM store's chain name to the chain id of labels.
 func ethChainID(name string) string { return workspace.ETHChainID(name) }
 
-func openTraceEnv(ctx context.Context, g *globals, bridgesPath string) (*traceEnv, error) {
-	ws, err := workspace.Open(ctx, g.dataDir, workspace.Options{Bridges: bridgesPath, Logger: g.log})
+// openTraceEnv opens the data directory's workspace; detect runs the
+// behavioural detection of unlabelled services (package service).
+func openTraceEnv(ctx context.Context, g *globals, bridgesPath string, detect bool) (*traceEnv, error) {
+	ws, err := workspace.Open(ctx, g.dataDir, workspace.Options{Bridges: bridgesPath, Logger: g.log, DetectServices: detect})
 	if err != nil {
 		return nil, err
 	}
@@ -43,10 +45,10 @@ func (e *traceEnv) resolveChain(flag string) (string, error) { return e.ResolveC
 func (e *traceEnv) units(ctx context.Context) trace.Units { return e.Units(ctx) }
 
 type traceFlags struct {
-	chain, from, txs, direction, model, min, since, until, asset string
-	format, table, output, bridges, stopAt, group, incident      string
-	hops                                                         int
-	asJSON, throughMixers, noSwaps, changeSameHop                bool
+	chain, from, txs, direction, model, min, since, until, asset  string
+	format, table, output, bridges, stopAt, group, incident       string
+	hops                                                          int
+	asJSON, throughMixers, noSwaps, changeSameHop, detectServices bool
 }
 
 func newTraceCmd(g *globals) *cobra.Command {
@@ -81,6 +83,18 @@ swapped and bridged value). Amounts in JSON and CSV are integers of the
 smallest unit (satoshi, wei). The result records the parameters and the
 store heights it saw, so that it can be reproduced.
 
+--detect-services (on by default) recognises custodial services no label
+database knows by their behaviour: an address that many deposit addresses,
+each paid by a different customer, forward everything into within a day,
+over at least twelve hours (Ethereum), or that sweeps many deposit
+addresses in multi-input transactions over as long (Bitcoin). Such a wallet
+and its deposit addresses, when they have no label of their own, are
+labelled "unidentified service <address>" (category service, dataset
+behaviour, low confidence), so the trace ends at the first deposit
+address; a labelled exchange's detected deposit addresses take its name.
+Detection reads each store once when the command starts (about a second
+per 100,000 transactions); --detect-services=false skips it.
+
 --incident ID starts from the attacker addresses and theft transactions
 the incident registry holds for the chain (chaintrace incidents show ID).`,
 		Example: `  chaintrace trace --chain btc --from 12cbQLTFMXRnSzktFkuoG3eHoMeFtpTu3S --hops 3 --json
@@ -107,6 +121,7 @@ the incident registry holds for the chain (chaintrace incidents show ID).`,
 	fl.BoolVar(&f.throughMixers, "through-mixers", false, "continue through mixers and CoinJoins instead of stopping there")
 	fl.BoolVar(&f.noSwaps, "no-swaps", false, "stop at DEX swaps instead of following the received asset")
 	fl.BoolVar(&f.changeSameHop, "change-same-hop", false, "count a payment to a likely change output as the same hop (long peel chains)")
+	fl.BoolVar(&f.detectServices, "detect-services", true, "recognise unlabelled deposit-sweep services by behaviour and stop there (see above)")
 	fl.StringVar(&f.stopAt, "stop-at", "", "categories to stop at, comma-separated (default: "+strings.Join(trace.StopCategories, ",")+")")
 	fl.StringVar(&f.group, "group", "address", "flow-graph nodes: address, or cluster (Bitcoin: multi-input heuristic; EVM: deposit-address heuristic)")
 	fl.StringVar(&f.bridges, "bridges", "", "bridge rules file (YAML) to continue across chains")
@@ -140,7 +155,7 @@ func splitList(s string) []string {
 }
 
 func runTrace(ctx context.Context, g *globals, f *traceFlags) error {
-	env, err := openTraceEnv(ctx, g, f.bridges)
+	env, err := openTraceEnv(ctx, g, f.bridges, f.detectServices)
 	if err != nil {
 		return err
 	}

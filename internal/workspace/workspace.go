@@ -15,10 +15,12 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/chaintrace/chaintrace/internal/btc"
 	"github.com/chaintrace/chaintrace/internal/cluster"
 	"github.com/chaintrace/chaintrace/internal/labels"
+	"github.com/chaintrace/chaintrace/internal/service"
 	"github.com/chaintrace/chaintrace/internal/store"
 	"github.com/chaintrace/chaintrace/internal/trace"
 )
@@ -50,6 +52,16 @@ type Options struct {
 	// Bridges is a bridge rules file (trace.LoadBridges' YAML); empty
 	// traces without bridges.
 	Bridges string
+	// DetectServices runs package service's behavioural detection of
+	// deposit-sweep services on every chain store when the workspace
+	// opens, and labels the detected wallets and deposit addresses that
+	// have no label of their own, so that traces stop at services no
+	// label database knows. It reads each store once (the last
+	// service.DefaultMaxTxs transactions).
+	DetectServices bool
+	// Detect tunes the detection; zero fields take package service's
+	// defaults.
+	Detect service.Options
 	// Logger receives warnings about stores that cannot be used; nil
 	// discards them.
 	Logger *slog.Logger
@@ -67,6 +79,7 @@ type Workspace struct {
 	index   *labels.Index
 	lstore  *labels.Store // nil without a label database
 	rules   []trace.BridgeRule
+	found   map[string]*service.Result // detected services by chain id
 	closers []func() error
 }
 
@@ -117,6 +130,12 @@ func Open(ctx context.Context, dataDir string, opts Options) (*Workspace, error)
 		w.rules = rules
 		w.labeler = trace.WithBridgeLabels(w.labeler, rules)
 	}
+	if opts.DetectServices {
+		if err := w.detect(ctx, opts.Detect, log); err != nil {
+			w.Close()
+			return nil, err
+		}
+	}
 	for chain, db := range w.btc {
 		e, err := trace.NewUTXO(db, trace.UTXOOptions{Chain: chain, Labels: w.labeler, Annotator: cluster.NewAnnotator(db)})
 		if err != nil {
@@ -134,6 +153,44 @@ func Open(ctx context.Context, dataDir string, opts Options) (*Workspace, error)
 		w.engines[chain] = e
 	}
 	return w, nil
+}
+
+// detect runs the service detection on every chain store and puts the
+// results under the labeler.
+func (w *Workspace) detect(ctx context.Context, o service.Options, log *slog.Logger) error {
+	w.found = map[string]*service.Result{}
+	var results []*service.Result
+	for _, chain := range sortedKeys(w.btc) {
+		r, err := service.DetectUTXO(ctx, w.btc[chain], chain, o)
+		if err != nil {
+			return fmt.Errorf("workspace: detecting services: %w", err)
+		}
+		w.found[chain] = r
+		results = append(results, r)
+	}
+	for _, chain := range sortedKeys(w.eth) {
+		r, err := service.DetectAccount(ctx, w.eth[chain], chain, o)
+		if err != nil {
+			return fmt.Errorf("workspace: detecting services: %w", err)
+		}
+		w.found[chain] = r
+		results = append(results, r)
+	}
+	for _, r := range results {
+		log.Info("services detected by behaviour", "chain", r.Chain, "services", len(r.Services), "txs", r.Txs,
+			"elapsed", r.Elapsed.Round(time.Millisecond).String())
+	}
+	w.labeler = service.NewLabeler(w.labeler, results...)
+	return nil
+}
+
+func sortedKeys(m map[string]*store.DB) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }
 
 // openStores opens the chain stores and their payment listers, which the
@@ -208,9 +265,15 @@ func (w *Workspace) Chains() []string {
 }
 
 // Labeler returns what the engines label addresses with: the label index
-// under AddrChain, plus the bridge rules' deposit addresses. It is nil
-// without labels or bridges.
+// under AddrChain, plus the bridge rules' deposit addresses and, with
+// Options.DetectServices, the services detected by behaviour. It is nil
+// without any of them.
 func (w *Workspace) Labeler() trace.Labeler { return w.labeler }
+
+// Services returns the services detected by behaviour, by chain id; nil
+// unless Options.DetectServices was set. The map belongs to the
+// workspace.
+func (w *Workspace) Services() map[string]*service.Result { return w.found }
 
 // Index returns the label index, nil without a label database.
 func (w *Workspace) Index() *labels.Index { return w.index }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/btcsuite/btcd/chaincfg/chainhash"
 	"github.com/btcsuite/btcd/txscript"
+	"github.com/chaintrace/chaintrace/internal/sim/txenc"
 )
 
 // Consensus limits a block must respect, and the room kept free for one
@@ -238,13 +239,13 @@ func (g *gen) buildBlock(h int, prev chainhash.Hash, t uint32, n int, pool int32
 	var pre [64]byte
 	g.leaves = append(append(g.leaves[:0], chainhash.Hash{}), g.wtxids[:n]...)
 	var root chainhash.Hash
-	root, g.scratch = merkleRoot(g.leaves, g.scratch)
+	root, g.scratch = txenc.MerkleRoot(g.leaves, g.scratch)
 	copy(pre[:32], root[:])
 	commit := chainhash.DoubleHashH(pre[:])
 	g.cb, cb.txid = g.coinbase(g.cb[:0], h, pool, &cb, &commit)
 
 	g.leaves = append(append(g.leaves[:0], cb.txid), g.txids[:n]...)
-	root, g.scratch = merkleRoot(g.leaves, g.scratch)
+	root, g.scratch = txenc.MerkleRoot(g.leaves, g.scratch)
 	var hdr [80]byte
 	version := uint32(0x20000000)
 	if pool%2 == 0 {
@@ -261,7 +262,7 @@ func (g *gen) buildBlock(h int, prev chainhash.Hash, t uint32, n int, pool int32
 	for {
 		binary.LittleEndian.PutUint32(hdr[76:], nonce)
 		hash = chainhash.DoubleHashH(hdr[:])
-		if g.cfg.SkipPoW || hashMeetsTarget(&hash, &g.target) {
+		if g.cfg.SkipPoW || txenc.HashMeetsTarget(&hash, &g.target) {
 			break
 		}
 		nonce++
@@ -269,7 +270,7 @@ func (g *gen) buildBlock(h int, prev chainhash.Hash, t uint32, n int, pool int32
 
 	raw := g.buffer(len(hdr) + 9 + len(g.cb) + end)
 	raw = append(raw, hdr[:]...)
-	raw = appendVarInt(raw, uint64(n+1))
+	raw = txenc.AppendVarInt(raw, uint64(n+1))
 	raw = append(raw, g.cb...)
 	raw = append(raw, g.body[:end]...)
 	return raw, hash, cb
@@ -280,14 +281,14 @@ func (g *gen) buildBlock(h int, prev chainhash.Hash, t uint32, n int, pool int32
 // the BIP34 height, an extranonce and the pool's tag, which makes stale
 // coinbases differ from main-chain ones at the same height.
 func (g *gen) coinbase(dst []byte, h int, pool int32, cb *utxo, commit *chainhash.Hash) ([]byte, chainhash.Hash) {
-	dst = appendU32(dst, uint32(1+pool%2))
+	dst = txenc.AppendU32(dst, uint32(1+pool%2))
 	dst = append(dst, 0, 1)
-	dst = appendVarInt(dst, 1)
+	dst = txenc.AppendVarInt(dst, 1)
 	dst = append(dst, make([]byte, 32)...)
-	dst = appendU32(dst, 0xffffffff)
+	dst = txenc.AppendU32(dst, 0xffffffff)
 	lenAt := len(dst)
 	dst = append(dst, 0)
-	dst = appendHeight(dst, h)
+	dst = txenc.AppendHeight(dst, int64(h))
 	dst = append(dst, 8)
 	dst = appendRandom(dst, 8, g.rng)
 	tagAt := len(dst)
@@ -296,12 +297,12 @@ func (g *gen) coinbase(dst []byte, h int, pool int32, cb *utxo, commit *chainhas
 	dst = append(dst, '/')
 	dst[tagAt] = byte(len(dst) - tagAt - 1)
 	dst[lenAt] = byte(len(dst) - lenAt - 1)
-	dst = appendU32(dst, 0xffffffff)
+	dst = txenc.AppendU32(dst, 0xffffffff)
 
-	dst = appendVarInt(dst, 2)
-	dst = appendU64(dst, uint64(cb.value))
+	dst = txenc.AppendVarInt(dst, 2)
+	dst = txenc.AppendU64(dst, uint64(cb.value))
 	dst = g.keys.appendOutScript(dst, cb.kind, cb.key, g.rng)
-	dst = appendU64(dst, 0)
+	dst = txenc.AppendU64(dst, 0)
 	dst = append(dst, 38, opReturn, 36, 0xaa, 0x21, 0xa9, 0xed)
 	dst = append(dst, commit[:]...)
 
@@ -309,8 +310,8 @@ func (g *gen) coinbase(dst []byte, h int, pool int32, cb *utxo, commit *chainhas
 	dst = append(dst, 1, 32)
 	dst = append(dst, make([]byte, 32)...)
 	witEnd := len(dst)
-	dst = appendU32(dst, 0)
-	return dst, g.hash.txid(dst, witStart, witEnd)
+	dst = txenc.AppendU32(dst, 0)
+	return dst, g.hash.TxID(dst, witStart, witEnd)
 }
 
 // buffer returns an empty slice with at least n bytes of capacity,

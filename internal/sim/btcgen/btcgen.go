@@ -28,6 +28,7 @@ import (
 
 	"github.com/btcsuite/btcd/chaincfg"
 	"github.com/btcsuite/btcd/chaincfg/chainhash"
+	"github.com/chaintrace/chaintrace/internal/sim/txenc"
 )
 
 // Config describes the chain to generate. The zero value describes a
@@ -223,7 +224,7 @@ func (c *Config) normalize() error {
 	case c.Net.GenesisBlock == nil:
 		return errors.New("btcgen: network has no genesis block")
 	}
-	if _, tries := compactToTarget(c.Net.PowLimitBits); tries > 1<<16 && !c.SkipPoW {
+	if _, tries := txenc.CompactToTarget(c.Net.PowLimitBits); tries > 1<<16 && !c.SkipPoW {
 		return fmt.Errorf("btcgen: %s needs ~%.3g hashes per block to meet its proof-of-work limit; set SkipPoW",
 			c.Net.Name, tries)
 	}
@@ -236,7 +237,7 @@ type gen struct {
 	cfg  Config
 	rng  *rand.Rand
 	keys *keyer
-	hash *hasher
+	hash *txenc.Hasher
 	res  *Result
 
 	users     []user
@@ -292,11 +293,11 @@ func newGen(cfg Config) *gen {
 		cfg:       cfg,
 		rng:       rand.New(rand.NewPCG(uint64(cfg.Seed), 0x62746367656e)),
 		keys:      newKeyer(cfg.Seed),
-		hash:      newHasher(),
+		hash:      txenc.NewHasher(),
 		res:       &Result{},
 		lastPayee: -1,
 	}
-	g.target, _ = compactToTarget(cfg.Net.PowLimitBits)
+	g.target, _ = txenc.CompactToTarget(cfg.Net.PowLimitBits)
 	g.newPopulation(cfg.Users)
 	return g
 }

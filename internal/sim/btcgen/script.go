@@ -3,12 +3,10 @@ package btcgen
 import (
 	"crypto/sha256"
 	"encoding/binary"
-	"hash"
 	"math/rand/v2"
 
 	"github.com/btcsuite/btcd/btcec/v2"
-	//lint:ignore SA1019 Bitcoin's HASH160 is defined with RIPEMD-160.
-	"golang.org/x/crypto/ripemd160"
+	"github.com/chaintrace/chaintrace/internal/sim/txenc"
 )
 
 // Class is the standard class of an output script, named as Bitcoin Core's
@@ -118,46 +116,14 @@ const multisigLen = 3 + 3*34
 // strings are not points on the curve, which matters only where a key is
 // in an output script (see curvePub).
 type keyer struct {
-	salt [8]byte
-	rip  hash.Hash
-	sum  [ripemd160.Size]byte
-	sha  [sha256.Size]byte
-	ss   []byte // Scratch for scriptSigs.
+	txenc.Keyer
+	ss []byte // Scratch for scriptSigs.
 }
 
 // newKeyer returns a keyer whose keys depend on seed, so that different
 // seeds give different addresses.
 func newKeyer(seed int64) *keyer {
-	k := &keyer{rip: ripemd160.New()}
-	binary.LittleEndian.PutUint64(k.salt[:], uint64(seed)^0x6b65797361756c74)
-	return k
-}
-
-// digest returns SHA-256(salt || i), the material of key i.
-func (k *keyer) digest(i uint64) [32]byte {
-	var buf [16]byte
-	copy(buf[:8], k.salt[:])
-	binary.LittleEndian.PutUint64(buf[8:], i)
-	return sha256.Sum256(buf[:])
-}
-
-// pub returns compressed-looking public key i.
-func (k *keyer) pub(i uint64) [33]byte {
-	d := k.digest(i)
-	var pk [33]byte
-	pk[0] = 0x02 | d[31]&1
-	copy(pk[1:], d[:])
-	return pk
-}
-
-// hash160 returns RIPEMD-160(SHA-256(b)).
-func (k *keyer) hash160(b []byte) [20]byte {
-	k.sha = sha256.Sum256(b)
-	k.rip.Reset()
-	k.rip.Write(k.sha[:])
-	var out [20]byte
-	copy(out[:], k.rip.Sum(k.sum[:0]))
-	return out
+	return &keyer{Keyer: txenc.NewKeyer(uint64(seed) ^ 0x6b65797361756c74)}
 }
 
 // curvePub returns public key i moved onto the curve: the digest is
@@ -165,7 +131,7 @@ func (k *keyer) hash160(b []byte) [20]byte {
 // microseconds, so only keys that sit in output scripts (P2PK and bare
 // multisig, which tools such as btcd's address extraction parse) get it.
 func (k *keyer) curvePub(i uint64) [33]byte {
-	pk := k.pub(i)
+	pk := k.Pub(i)
 	for {
 		if _, err := btcec.ParsePubKey(pk[:]); err == nil {
 			return pk
@@ -184,7 +150,7 @@ func (k *keyer) appendMultisig(dst []byte, m byte, key uint64) []byte {
 		if m == 1 {
 			pk = k.curvePub(key + j)
 		} else {
-			pk = k.pub(key + j)
+			pk = k.Pub(key + j)
 		}
 		dst = append(dst, 33)
 		dst = append(dst, pk[:]...)
@@ -203,8 +169,8 @@ func (k *keyer) appendOutScript(dst []byte, kd kind, key uint64, rng *rand.Rand)
 		dst = append(dst, pk[:]...)
 		return append(dst, opCheckSig)
 	case kP2PKH:
-		pk := k.pub(key)
-		h := k.hash160(pk[:])
+		pk := k.Pub(key)
+		h := k.Hash160(pk[:])
 		dst = append(dst, 25, opDup, opHash160, 20)
 		dst = append(dst, h[:]...)
 		return append(dst, opEqualVerify, opCheckSig)
@@ -214,8 +180,8 @@ func (k *keyer) appendOutScript(dst []byte, kd kind, key uint64, rng *rand.Rand)
 		dst = append(dst, h[:]...)
 		return append(dst, opEqual)
 	case kP2WPKH:
-		pk := k.pub(key)
-		h := k.hash160(pk[:])
+		pk := k.Pub(key)
+		h := k.Hash160(pk[:])
 		dst = append(dst, 22, opFalse, 20)
 		return append(dst, h[:]...)
 	case kP2WSHMultisig:
@@ -226,7 +192,7 @@ func (k *keyer) appendOutScript(dst []byte, kd kind, key uint64, rng *rand.Rand)
 	case kP2TR:
 		// The x-only output key is the digest itself: real ones are
 		// tweaked keys, indistinguishable from random 32-byte strings.
-		d := k.digest(key)
+		d := k.Digest(key)
 		dst = append(dst, 34, op1, 32)
 		return append(dst, d[:]...)
 	case kBareMultisig:
@@ -251,15 +217,15 @@ func (k *keyer) appendOutScript(dst []byte, kd kind, key uint64, rng *rand.Rand)
 func (k *keyer) redeemHash(kd kind, key uint64) [20]byte {
 	var rs [multisigLen]byte
 	if kd == kP2SHMultisig {
-		return k.hash160(k.appendMultisig(rs[:0], 2, key))
+		return k.Hash160(k.appendMultisig(rs[:0], 2, key))
 	}
-	return k.hash160(k.appendWPKHProgram(rs[:0], key))
+	return k.Hash160(k.appendWPKHProgram(rs[:0], key))
 }
 
 // appendWPKHProgram appends the P2WPKH witness program OP_0 <hash160(pk)>.
 func (k *keyer) appendWPKHProgram(dst []byte, key uint64) []byte {
-	pk := k.pub(key)
-	h := k.hash160(pk[:])
+	pk := k.Pub(key)
+	h := k.Hash160(pk[:])
 	dst = append(dst, opFalse, 20)
 	return append(dst, h[:]...)
 }
@@ -275,7 +241,7 @@ func (k *keyer) appendScriptSig(dst []byte, kd kind, key uint64, rng *rand.Rand)
 		ss = appendPushedSig(ss, rng)
 	case kP2PKH:
 		ss = appendPushedSig(ss, rng)
-		pk := k.pub(key)
+		pk := k.Pub(key)
 		ss = append(ss, 33)
 		ss = append(ss, pk[:]...)
 	case kP2SHP2WPKH:
@@ -292,7 +258,7 @@ func (k *keyer) appendScriptSig(dst []byte, kd kind, key uint64, rng *rand.Rand)
 		ss = appendPushedSig(ss, rng)
 	}
 	k.ss = ss
-	return append(appendVarInt(dst, uint64(len(ss))), ss...)
+	return append(txenc.AppendVarInt(dst, uint64(len(ss))), ss...)
 }
 
 // appendWitness appends the witness stack that spends an output of kind
@@ -303,7 +269,7 @@ func (k *keyer) appendWitness(dst []byte, kd kind, key uint64, rng *rand.Rand) [
 	case kP2SHP2WPKH, kP2WPKH:
 		dst = append(dst, 2)
 		dst = appendPushedSig(dst, rng)
-		pk := k.pub(key)
+		pk := k.Pub(key)
 		dst = append(dst, 33)
 		return append(dst, pk[:]...)
 	case kP2WSHMultisig:

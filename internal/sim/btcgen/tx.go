@@ -2,6 +2,7 @@ package btcgen
 
 import (
 	"github.com/btcsuite/btcd/chaincfg/chainhash"
+	"github.com/chaintrace/chaintrace/internal/sim/txenc"
 )
 
 // txOut is a planned output.
@@ -270,22 +271,22 @@ func (g *gen) writeTx(h int) {
 	}
 
 	start := len(g.body)
-	b := appendU32(g.body, version)
+	b := txenc.AppendU32(g.body, version)
 	if wit {
 		b = append(b, 0, 1)
 	}
 	sigops := 0
-	b = appendVarInt(b, uint64(len(g.ins)))
+	b = txenc.AppendVarInt(b, uint64(len(g.ins)))
 	for _, c := range g.ins {
 		b = append(b, c.txid[:]...)
-		b = appendU32(b, c.vout)
+		b = txenc.AppendU32(b, c.vout)
 		b = g.keys.appendScriptSig(b, c.kind, c.key, g.rng)
-		b = appendU32(b, seq)
+		b = txenc.AppendU32(b, seq)
 		sigops += kinds[c.kind].inSigop
 	}
-	b = appendVarInt(b, uint64(len(g.outs)))
+	b = txenc.AppendVarInt(b, uint64(len(g.outs)))
 	for _, o := range g.outs {
-		b = appendU64(b, uint64(o.value))
+		b = txenc.AppendU64(b, uint64(o.value))
 		b = g.keys.appendOutScript(b, o.kind, o.key, g.rng)
 		sigops += kinds[o.kind].outSigop
 	}
@@ -297,11 +298,11 @@ func (g *gen) writeTx(h int) {
 		}
 		witEnd = len(b) - start
 	}
-	b = appendU32(b, lock)
+	b = txenc.AppendU32(b, lock)
 	g.body = b
 	tx := b[start:]
 
-	txid := g.hash.txid(tx, witStart, witEnd)
+	txid := g.hash.TxID(tx, witStart, witEnd)
 	wtxid := txid
 	base := len(tx)
 	if wit {

@@ -1,13 +1,10 @@
 package btcw
 
 import (
-	"crypto/sha256"
 	"encoding/binary"
-	"hash"
 
 	"github.com/btcsuite/btcd/btcutil"
-	//lint:ignore SA1019 Bitcoin's HASH160 is defined with RIPEMD-160.
-	"golang.org/x/crypto/ripemd160"
+	"github.com/chaintrace/chaintrace/internal/sim/txenc"
 )
 
 // Kind is the type of an address the ledger makes. It decides the output
@@ -107,53 +104,21 @@ const (
 // 0x02/0x03 || SHA-256(salt || i): the size and shape of a compressed
 // public key, unique per index and per seed.
 type keyer struct {
-	salt   [8]byte
-	salt64 uint64
-	rip    hash.Hash
-	sum    [ripemd160.Size]byte
+	txenc.Keyer
 }
 
 // newKeyer returns a keyer whose keys depend on seed.
 func newKeyer(seed int64) keyer {
-	k := keyer{rip: ripemd160.New(), salt64: uint64(seed) ^ 0x6274637770756273}
-	binary.LittleEndian.PutUint64(k.salt[:], k.salt64)
-	return k
-}
-
-// digest returns SHA-256(salt || i), the material of key i.
-func (k *keyer) digest(i uint64) [32]byte {
-	var buf [16]byte
-	copy(buf[:8], k.salt[:])
-	binary.LittleEndian.PutUint64(buf[8:], i)
-	return sha256.Sum256(buf[:])
-}
-
-// pub returns the compressed-looking public key i.
-func (k *keyer) pub(i uint64) [33]byte {
-	d := k.digest(i)
-	var pk [33]byte
-	pk[0] = 0x02 | d[31]&1
-	copy(pk[1:], d[:])
-	return pk
-}
-
-// hash160 returns RIPEMD-160(SHA-256(b)), Bitcoin's address hash.
-func (k *keyer) hash160(b []byte) [20]byte {
-	s := sha256.Sum256(b)
-	k.rip.Reset()
-	k.rip.Write(s[:])
-	var out [20]byte
-	copy(out[:], k.rip.Sum(k.sum[:0]))
-	return out
+	return keyer{Keyer: txenc.NewKeyer(uint64(seed) ^ 0x6274637770756273)}
 }
 
 // wpkhProgram returns the P2WPKH witness program of key i, OP_0 <hash160>,
 // which is also the redeem script of its P2SH-P2WPKH address.
 func (k *keyer) wpkhProgram(i uint64) [22]byte {
-	pk := k.pub(i)
+	pk := k.Pub(i)
 	var prog [22]byte
 	prog[0], prog[1] = opFalse, 20
-	h := k.hash160(pk[:])
+	h := k.Hash160(pk[:])
 	copy(prog[2:], h[:])
 	return prog
 }
@@ -165,15 +130,15 @@ func (k *keyer) make(kd Kind, i uint64) Addr {
 	case P2TR:
 		// The output key is the digest itself: real ones are tweaked
 		// keys, indistinguishable from random 32-byte strings.
-		a.Hash = k.digest(i)
+		a.Hash = k.Digest(i)
 		return a
 	case P2SHP2WPKH:
 		prog := k.wpkhProgram(i)
-		h := k.hash160(prog[:])
+		h := k.Hash160(prog[:])
 		copy(a.Hash[:20], h[:])
 	default:
-		pk := k.pub(i)
-		h := k.hash160(pk[:])
+		pk := k.Pub(i)
+		h := k.Hash160(pk[:])
 		copy(a.Hash[:20], h[:])
 	}
 	binary.LittleEndian.PutUint64(a.Hash[20:], i)
@@ -186,7 +151,7 @@ func (k *keyer) make(kd Kind, i uint64) Addr {
 // Spend refuse addresses the ledger did not make (or another seed made),
 // whose coins it could not spend, without recomputing any hash.
 func (k *keyer) check(a *Addr) uint32 {
-	x := mix(k.salt64 ^ uint64(a.Kind)<<56)
+	x := mix(k.Salt() ^ uint64(a.Kind)<<56)
 	x = mix(x ^ binary.LittleEndian.Uint64(a.Hash[0:]))
 	x = mix(x ^ binary.LittleEndian.Uint64(a.Hash[8:]))
 	x = mix(x ^ uint64(binary.LittleEndian.Uint32(a.Hash[16:])))

@@ -19,7 +19,6 @@ package btcw
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -32,6 +31,7 @@ import (
 	"github.com/btcsuite/btcd/chaincfg/chainhash"
 	"github.com/btcsuite/btcd/wire"
 	"github.com/chaintrace/chaintrace/internal/sim/btcgen"
+	"github.com/chaintrace/chaintrace/internal/sim/txenc"
 )
 
 // Errors a caller can test for with errors.Is. Every error the package
@@ -177,7 +177,7 @@ type Chain struct {
 	keys    keyer
 	nextKey uint64
 	rng     rand.PCG
-	hash    hasher
+	hash    *txenc.Hasher
 
 	utxo      map[wire.OutPoint]entry
 	spentHere map[wire.OutPoint]chainhash.Hash // Spent in the block being built, by which tx.
@@ -234,7 +234,7 @@ func New(dir string, cfg Config) (*Chain, error) {
 	case cfg.Net.GenesisBlock == nil:
 		return nil, fmt.Errorf("btcw: network %s has no genesis block", cfg.Net.Name)
 	}
-	target, tries := compactToTarget(cfg.Net.PowLimitBits)
+	target, tries := txenc.CompactToTarget(cfg.Net.PowLimitBits)
 	if tries > 1<<16 && !cfg.SkipPoW {
 		return nil, fmt.Errorf("btcw: %s needs ~%.3g hashes a block to meet its proof-of-work limit; set SkipPoW",
 			cfg.Net.Name, tries)
@@ -254,7 +254,7 @@ func New(dir string, cfg Config) (*Chain, error) {
 		target:    target,
 		keys:      newKeyer(cfg.Seed),
 		rng:       *rand.NewPCG(uint64(cfg.Seed), 0x6274637773696773),
-		hash:      hasher{h: sha256.New()},
+		hash:      txenc.NewHasher(),
 		utxo:      make(map[wire.OutPoint]entry),
 		spentHere: make(map[wire.OutPoint]chainhash.Hash),
 		dups:      make(map[wire.OutPoint]struct{}),

@@ -9,6 +9,7 @@ import (
 
 	"github.com/btcsuite/btcd/chaincfg/chainhash"
 	"github.com/btcsuite/btcd/wire"
+	"github.com/chaintrace/chaintrace/internal/sim/txenc"
 )
 
 // blockVersion is the header version: BIP9 signalling with no bit set.
@@ -72,7 +73,7 @@ func (c *Chain) Mine(ctx context.Context, t time.Time, reward Addr) (int32, Coin
 		c.leaves = append(append(c.leaves[:0], chainhash.Hash{}), c.wtxids...)
 		var pre [64]byte
 		var root chainhash.Hash
-		root, c.scratch = merkleRoot(c.leaves, c.scratch)
+		root, c.scratch = txenc.MerkleRoot(c.leaves, c.scratch)
 		copy(pre[:32], root[:])
 		cm := chainhash.DoubleHashH(pre[:])
 		commit = &cm
@@ -80,7 +81,7 @@ func (c *Chain) Mine(ctx context.Context, t time.Time, reward Addr) (int32, Coin
 	cbid := c.coinbase(h, value, &reward, commit)
 	c.leaves = append(append(c.leaves[:0], cbid), c.txids...)
 	var root chainhash.Hash
-	root, c.scratch = merkleRoot(c.leaves, c.scratch)
+	root, c.scratch = txenc.MerkleRoot(c.leaves, c.scratch)
 
 	var hdr [80]byte
 	binary.LittleEndian.PutUint32(hdr[0:], blockVersion)
@@ -93,7 +94,7 @@ func (c *Chain) Mine(ctx context.Context, t time.Time, reward Addr) (int32, Coin
 	}
 
 	head := append(c.rec[:0], hdr[:]...)
-	head = appendVarInt(head, uint64(len(c.txids)+1))
+	head = txenc.AppendVarInt(head, uint64(len(c.txids)+1))
 	head = append(head, c.cb...)
 	c.rec = head
 	if err := c.writeBlock(head, c.body); err != nil {
@@ -138,7 +139,7 @@ func (c *Chain) grind(ctx context.Context, hdr *[80]byte, ts int64) (chainhash.H
 		}
 		binary.LittleEndian.PutUint32(hdr[76:], nonce)
 		hash := chainhash.DoubleHashH(hdr[:])
-		if c.skipPoW || hashMeetsTarget(&hash, &c.target) {
+		if c.skipPoW || txenc.HashMeetsTarget(&hash, &c.target) {
 			return hash, nil
 		}
 	}
@@ -149,30 +150,30 @@ func (c *Chain) grind(ctx context.Context, hdr *[80]byte, ts int64) (chainhash.H
 // and returns its txid.
 func (c *Chain) coinbase(h int32, value int64, reward *Addr, commit *chainhash.Hash) chainhash.Hash {
 	var zero [32]byte
-	b := appendU32(c.cb[:0], 2)
+	b := txenc.AppendU32(c.cb[:0], 2)
 	if commit != nil {
 		b = append(b, 0, 1)
 	}
 	b = append(b, 1)
 	b = append(b, zero[:]...)
-	b = appendU32(b, 0xffffffff)
+	b = txenc.AppendU32(b, 0xffffffff)
 	lenAt := len(b)
 	b = append(b, 0)
-	b = appendHeight(b, h)
+	b = txenc.AppendHeight(b, int64(h))
 	b = append(b, coinbaseTag[:]...)
 	b[lenAt] = byte(len(b) - lenAt - 1)
-	b = appendU32(b, 0xffffffff)
+	b = txenc.AppendU32(b, 0xffffffff)
 	if commit == nil {
 		b = append(b, 1)
 	} else {
 		b = append(b, 2)
 	}
-	b = appendU64(b, uint64(value))
+	b = txenc.AppendU64(b, uint64(value))
 	b = append(b, byte(scriptLen[reward.Kind]))
 	b = appendPkScript(b, reward)
 	witStart, witEnd := 0, 0
 	if commit != nil {
-		b = appendU64(b, 0)
+		b = txenc.AppendU64(b, 0)
 		b = append(b, 38, opReturn, 36, 0xaa, 0x21, 0xa9, 0xed)
 		b = append(b, commit[:]...)
 		witStart = len(b)
@@ -180,9 +181,9 @@ func (c *Chain) coinbase(h int32, value int64, reward *Addr, commit *chainhash.H
 		b = append(b, zero[:]...)
 		witEnd = len(b)
 	}
-	b = appendU32(b, 0)
+	b = txenc.AppendU32(b, 0)
 	c.cb = b
-	return c.hash.txid(b, witStart, witEnd)
+	return c.hash.TxID(b, witStart, witEnd)
 }
 
 // Subsidy returns the new coins the coinbase at height h may claim on

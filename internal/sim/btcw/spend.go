@@ -5,6 +5,7 @@ import (
 
 	"github.com/btcsuite/btcd/chaincfg/chainhash"
 	"github.com/btcsuite/btcd/wire"
+	"github.com/chaintrace/chaintrace/internal/sim/txenc"
 )
 
 // Per-kind costs toward the block's sigop limit (in weight-scaled units):
@@ -202,21 +203,21 @@ func (c *Chain) duplicate(ins []Coin) (int, int) {
 // addresses are the ledger's.
 func (c *Chain) encode(ins []Coin, outs []Output, version, seq, lockTime uint32, wit bool) (txid, wtxid chainhash.Hash, weight, sigops int) {
 	start := len(c.body)
-	b := appendU32(c.body, version)
+	b := txenc.AppendU32(c.body, version)
 	if wit {
 		b = append(b, 0, 1)
 	}
-	b = appendVarInt(b, uint64(len(ins)))
+	b = txenc.AppendVarInt(b, uint64(len(ins)))
 	for i := range ins {
 		a := &ins[i].Addr
 		b = append(b, ins[i].OutPoint.Hash[:]...)
-		b = appendU32(b, ins[i].OutPoint.Index)
+		b = txenc.AppendU32(b, ins[i].OutPoint.Index)
 		switch a.Kind {
 		case P2PKH:
 			at := len(b)
 			b = append(b, 0)
 			b = appendSig(b, &c.rng)
-			pk := c.keys.pub(keyIndex(a))
+			pk := c.keys.Pub(keyIndex(a))
 			b = append(b, 33)
 			b = append(b, pk[:]...)
 			b[at] = byte(len(b) - at - 1)
@@ -227,13 +228,13 @@ func (c *Chain) encode(ins []Coin, outs []Output, version, seq, lockTime uint32,
 		default:
 			b = append(b, 0)
 		}
-		b = appendU32(b, seq)
+		b = txenc.AppendU32(b, seq)
 		sigops += inSigops[a.Kind]
 	}
-	b = appendVarInt(b, uint64(len(outs)))
+	b = txenc.AppendVarInt(b, uint64(len(outs)))
 	for i := range outs {
 		a := &outs[i].Addr
-		b = appendU64(b, uint64(outs[i].Value))
+		b = txenc.AppendU64(b, uint64(outs[i].Value))
 		b = append(b, byte(scriptLen[a.Kind]))
 		b = appendPkScript(b, a)
 		sigops += outSigops[a.Kind]
@@ -247,7 +248,7 @@ func (c *Chain) encode(ins []Coin, outs []Output, version, seq, lockTime uint32,
 			case P2WPKH, P2SHP2WPKH:
 				b = append(b, 2)
 				b = appendSig(b, &c.rng)
-				pk := c.keys.pub(keyIndex(a))
+				pk := c.keys.Pub(keyIndex(a))
 				b = append(b, 33)
 				b = append(b, pk[:]...)
 			case P2TR:
@@ -259,10 +260,10 @@ func (c *Chain) encode(ins []Coin, outs []Output, version, seq, lockTime uint32,
 		}
 		witEnd = len(b) - start
 	}
-	b = appendU32(b, lockTime)
+	b = txenc.AppendU32(b, lockTime)
 	c.body = b
 	tx := b[start:]
-	txid = c.hash.txid(tx, witStart, witEnd)
+	txid = c.hash.TxID(tx, witStart, witEnd)
 	wtxid, base := txid, len(tx)
 	if wit {
 		wtxid = chainhash.DoubleHashH(tx)

@@ -1,4 +1,4 @@
-package btcgen
+package txenc
 
 import (
 	"bytes"
@@ -15,7 +15,7 @@ func TestAppendHeight(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := appendHeight(nil, h); !bytes.Equal(got, want) {
+		if got := AppendHeight(nil, int64(h)); !bytes.Equal(got, want) {
 			t.Errorf("height %d: %x, want %x", h, got, want)
 		}
 	}
@@ -27,7 +27,7 @@ func TestAppendVarInt(t *testing.T) {
 		if err := wire.WriteVarInt(&want, 0, v); err != nil {
 			t.Fatal(err)
 		}
-		if got := appendVarInt(nil, v); !bytes.Equal(got, want.Bytes()) {
+		if got := AppendVarInt(nil, v); !bytes.Equal(got, want.Bytes()) {
 			t.Errorf("%d: %x, want %x", v, got, want.Bytes())
 		}
 	}
@@ -37,14 +37,14 @@ func TestCompactToTarget(t *testing.T) {
 	for _, bits := range []uint32{0x207fffff, 0x1d00ffff, 0x1e0377ae, 0x1b0404cb, 0x03123456, 0x02123456} {
 		var want [32]byte
 		blockchain.CompactToBig(bits).FillBytes(want[:])
-		if got, _ := compactToTarget(bits); got != want {
+		if got, _ := CompactToTarget(bits); got != want {
 			t.Errorf("%08x: %x, want %x", bits, got, want)
 		}
 	}
-	if _, tries := compactToTarget(0x207fffff); tries != 2 {
+	if _, tries := CompactToTarget(0x207fffff); tries != 2 {
 		t.Errorf("regtest needs %v tries, want 2", tries)
 	}
-	if _, tries := compactToTarget(0x1d00ffff); tries != 1<<32 {
+	if _, tries := CompactToTarget(0x1d00ffff); tries != 1<<32 {
 		t.Errorf("mainnet needs %v tries, want 2^32", tries)
 	}
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/btcsuite/btcd/chaincfg/chainhash"
 	"github.com/chaintrace/chaintrace/internal/btc"
+	"github.com/chaintrace/chaintrace/internal/monitor"
 	"github.com/chaintrace/chaintrace/internal/store"
 	"golang.org/x/sync/errgroup"
 )
@@ -41,6 +42,9 @@ type Options struct {
 	// and index known, value and address not). The store remembers its
 	// start; later runs ignore this option.
 	StartHeight uint64
+	// Monitor, when set, evaluates every new block against its watches in
+	// the monitor stage (alerts, extended watches, retractions on unwind).
+	Monitor *monitor.Monitor
 }
 
 // Status reports ingest progress.
@@ -72,7 +76,7 @@ func NewBTC(db store.Graph, src BlockSource, opts Options) *BTC {
 	st := &state{db: db, caches: newCaches(r.opts.CacheEntries)}
 	return &BTC{
 		run: r, db: db, src: src, st: st,
-		stages: []Stage{blocksStage{st}, txsStage{st}, addrIndexStage{st}, &clustersStage{}},
+		stages: []Stage{blocksStage{st}, txsStage{st}, addrIndexStage{st}, &clustersStage{}, &monitorStage{st: st, m: r.opts.Monitor}},
 	}
 }
 
@@ -84,6 +88,9 @@ func (in *BTC) load(ctx context.Context) error {
 		names[i] = s.Name()
 	}
 	if err := in.backfillClusters(ctx); err != nil {
+		return err
+	}
+	if err := in.loadMonitor(ctx); err != nil {
 		return err
 	}
 	start, err := in.loadProgress(ctx, in.db, names)

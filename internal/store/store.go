@@ -47,6 +47,11 @@ type Reader interface {
 	// Link returns the kind of a transaction's link-log entry, false when
 	// it has none.
 	Link(ctx context.Context, txnum uint64) (kind uint8, ok bool, err error)
+	// MonitorGet reads a key of one of the monitor's tables, false when
+	// absent; MonitorScan visits a table's keys with a prefix in key
+	// order until fn returns false or an error.
+	MonitorGet(ctx context.Context, t MonitorTable, key []byte) ([]byte, bool, error)
+	MonitorScan(ctx context.Context, t MonitorTable, prefix []byte, fn func(key, val []byte) (bool, error)) error
 }
 
 // Batch collects writes that become visible together on Commit, or not at
@@ -86,6 +91,10 @@ type Batch interface {
 	// which it sorts and deduplicates; CoinJoin kinds store no ids.
 	PutLink(txnum uint64, kind uint8, addrIDs []uint64)
 	DeleteLink(txnum uint64)
+	// PutMonitor and DeleteMonitor write the monitor's tables (watched
+	// outputs, alerts, outbox), whose keys and values the monitor encodes.
+	PutMonitor(t MonitorTable, key, val []byte)
+	DeleteMonitor(t MonitorTable, key []byte)
 }
 
 // Graph is a store that ingest can write: a Reader that makes Batches.

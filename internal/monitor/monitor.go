@@ -1,0 +1,589 @@
+package monitor
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/bits"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/btcsuite/btcd/chaincfg"
+	"github.com/btcsuite/btcd/chaincfg/chainhash"
+	"github.com/chaintrace/chaintrace/internal/btc"
+	"github.com/chaintrace/chaintrace/internal/labels"
+	"github.com/chaintrace/chaintrace/internal/model"
+	"github.com/chaintrace/chaintrace/internal/store"
+)
+
+// StageName is the monitor's ingest stage and progress key.
+const StageName = "monitor"
+
+// metaNextSeq is the store counter of alert sequence numbers.
+const metaNextSeq = "monitor_next_alert"
+
+// DefaultDust is the smallest tainted value, in satoshis, that extends a
+// watch to an output: below it a peel chain's crumbs stop being followed.
+const DefaultDust = 1000
+
+// Labeler answers the labels of a normalised address; *labels.Index is
+// one. Implementations must be safe to call from the ingest goroutine and
+// return slices the caller does not modify.
+type Labeler interface {
+	Lookup(chain, address string) []labels.Label
+}
+
+// Reader is the part of a chain store the monitor reads: address ids,
+// spends, counters and its own tables. store.Graph is one.
+type Reader interface {
+	AddrID(ctx context.Context, addrKey []byte) (uint64, error)
+	AddrKey(ctx context.Context, id uint64) ([]byte, error)
+	Spender(ctx context.Context, txnum uint64, vout uint32) (store.SpendRec, bool, error)
+	MetaU64(ctx context.Context, name string) (uint64, bool, error)
+	MonitorGet(ctx context.Context, t store.MonitorTable, key []byte) ([]byte, bool, error)
+	MonitorScan(ctx context.Context, t store.MonitorTable, prefix []byte, fn func(key, val []byte) (bool, error)) error
+}
+
+// Writer is the part of a store batch the monitor writes through; the
+// ingest stage's batch is one, so the monitor's writes commit with the
+// block.
+type Writer interface {
+	PutMonitor(t store.MonitorTable, key, val []byte)
+	DeleteMonitor(t store.MonitorTable, key []byte)
+	SetMetaU64(name string, v uint64)
+}
+
+// Block is a block as the monitor sees it: its records after the txs
+// stage, and the address keys of its outputs.
+type Block struct {
+	Height uint64
+	Hash   chainhash.Hash
+	Time   time.Time
+	Txs    []store.TxRec
+	// OutAddrs returns the address keys of output vout of transaction i;
+	// nil (on Unwind) means none are needed.
+	OutAddrs func(i, vout int) []btc.AddrKey
+}
+
+// Options configure a Monitor.
+type Options struct {
+	// Chain is the monitored chain id (btc.ChainID of the store's network).
+	Chain string
+	// Data is the data directory whose watches.json the monitor follows;
+	// empty means Watches is the fixed watch list.
+	Data    string
+	Watches []Watch
+	// Labels answers counterparties' labels; nil means none are known,
+	// so category and entity rules never match.
+	Labels Labeler
+	// Dust is the smallest tainted value that extends a watch (default
+	// DefaultDust).
+	Dust   int64
+	Logger *slog.Logger
+}
+
+type outpoint struct {
+	txnum uint64
+	vout  uint32
+}
+
+// taint is the share of a watched output that belongs to a watch.
+type taint struct {
+	watch  string
+	amount int64
+	hop    int
+}
+
+// Monitor evaluates blocks against watches for ingest's monitor stage. It
+// keeps in memory the watched addresses (by key and by id) and the
+// unspent watched outputs; Load rebuilds all of it from the store, which
+// is what ingest calls after a failed batch or an unwind. A Monitor is
+// used from one goroutine at a time.
+type Monitor struct {
+	opts    Options
+	net     *chaincfg.Params
+	log     *slog.Logger
+	stamp   Stamp
+	watches map[string]*Watch
+	byKey   map[string][]string
+	byID    map[uint64][]string
+	outs    map[outpoint][]taint
+	nextSeq uint64
+	keyBuf  []byte
+}
+
+// New returns a monitor of opts.Chain; an unknown chain is an error.
+func New(opts Options) (*Monitor, error) {
+	net, _, err := ChainNetwork(opts.Chain)
+	if err != nil {
+		return nil, err
+	}
+	if opts.Dust <= 0 {
+		opts.Dust = DefaultDust
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Monitor{opts: opts, net: net, log: log}, nil
+}
+
+// Load reads the watches and the monitor's state from db: the alert
+// counter, the ids of watched addresses and the unspent watched outputs.
+func (m *Monitor) Load(ctx context.Context, db Reader) error {
+	n, ok, err := db.MetaU64(ctx, metaNextSeq)
+	if err != nil {
+		return fmt.Errorf("monitor: %w", err)
+	}
+	m.nextSeq = 1
+	if ok {
+		m.nextSeq = n
+	}
+	if err := m.loadWatches(ctx, db); err != nil {
+		return err
+	}
+	m.outs = map[outpoint][]taint{}
+	return db.MonitorScan(ctx, store.MonWatched, nil, func(k, v []byte) (bool, error) {
+		op, ts, err := decodeWatched(k, v)
+		if err != nil {
+			return false, err
+		}
+		if _, spent, err := db.Spender(ctx, op.txnum, op.vout); err != nil || spent {
+			return err == nil, err
+		}
+		m.outs[op] = ts
+		return true, nil
+	})
+}
+
+// loadWatches reads the watch list (the file when Data is set) and
+// resolves the watched addresses' ids.
+func (m *Monitor) loadWatches(ctx context.Context, db Reader) error {
+	list := m.opts.Watches
+	if m.opts.Data != "" {
+		var l WatchList
+		st, err := ReadJSON(WatchesPath(m.opts.Data), &l)
+		if err != nil {
+			return err
+		}
+		m.stamp, list = st, l.Watches
+	}
+	m.watches = map[string]*Watch{}
+	m.byKey = map[string][]string{}
+	m.byID = map[uint64][]string{}
+	for i := range list {
+		w := list[i]
+		if w.Chain != m.opts.Chain {
+			continue
+		}
+		m.watches[w.ID] = &w
+		for _, a := range w.Addresses {
+			k, err := btc.ParseAddress(a, m.net)
+			if err != nil {
+				m.log.Warn("monitor: watch address not valid on this chain; skipped", "watch", w.ID, "address", a, "err", err)
+				continue
+			}
+			kb := string(k.Bytes())
+			m.byKey[kb] = appendOnce(m.byKey[kb], w.ID)
+			id, err := db.AddrID(ctx, []byte(kb))
+			if errors.Is(err, store.ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				return fmt.Errorf("monitor: %w", err)
+			}
+			m.byID[id] = appendOnce(m.byID[id], w.ID)
+		}
+	}
+	return nil
+}
+
+func appendOnce(s []string, v string) []string {
+	if slices.Contains(s, v) {
+		return s
+	}
+	return append(s, v)
+}
+
+// refresh reloads the watch list when its file changed since the last
+// load, so that watches added while ingest follows the tip apply from the
+// next block on.
+func (m *Monitor) refresh(ctx context.Context, db Reader) error {
+	if m.opts.Data == "" {
+		return nil
+	}
+	st, err := StampOf(WatchesPath(m.opts.Data))
+	if err != nil || st == m.stamp {
+		return err
+	}
+	m.log.Info("monitor: watch list changed; reloading")
+	return m.loadWatches(ctx, db)
+}
+
+// Watching returns the number of watches and of unspent watched outputs.
+func (m *Monitor) Watching() (watches, outputs int) { return len(m.watches), len(m.outs) }
+
+// event is a watch's movement in one transaction.
+type event struct {
+	watch   string
+	dir     string
+	amount  int64
+	hop     int
+	tainted []int64 // per output, out events
+}
+
+// Forward evaluates block b: it raises alerts for the rules matched by
+// the movements of watched value in b's transactions and extends the
+// watches to the outputs watched value went to, writing both through w.
+func (m *Monitor) Forward(ctx context.Context, w Writer, db Reader, b *Block) error {
+	if err := m.refresh(ctx, db); err != nil {
+		return err
+	}
+	if len(m.watches) == 0 && len(m.outs) == 0 {
+		return nil
+	}
+	seq0 := m.nextSeq
+	for i := range b.Txs {
+		if err := m.forwardTx(ctx, w, db, b, i); err != nil {
+			return err
+		}
+	}
+	if m.nextSeq != seq0 {
+		w.SetMetaU64(metaNextSeq, m.nextSeq)
+	}
+	return nil
+}
+
+func (m *Monitor) forwardTx(ctx context.Context, w Writer, db Reader, b *Block, i int) error {
+	rec := &b.Txs[i]
+	var totalIn int64
+	var in map[string]*event
+	get := func(id, dir string) *event {
+		if in == nil {
+			in = map[string]*event{}
+		}
+		e := in[id+dir]
+		if e == nil {
+			e = &event{watch: id, dir: dir}
+			in[id+dir] = e
+		}
+		return e
+	}
+	for _, inp := range rec.Ins {
+		totalIn += inp.Value
+		if inp.External {
+			continue
+		}
+		op := outpoint{inp.PrevTxNum, inp.PrevVout}
+		if ts, ok := m.outs[op]; ok {
+			for _, t := range ts {
+				e := get(t.watch, DirOut)
+				e.amount += t.amount
+				e.hop = max(e.hop, t.hop)
+			}
+			delete(m.outs, op)
+		}
+		for _, id := range m.byID[inp.AddrID] {
+			get(id, DirOut).amount += inp.Value
+		}
+	}
+	// outWatched[vout] lists the watches whose addresses output vout pays.
+	var outWatched map[int][]string
+	for vout := range rec.Outs {
+		o := &rec.Outs[vout]
+		var keys []btc.AddrKey
+		if b.OutAddrs != nil {
+			keys = b.OutAddrs(i, vout)
+		}
+		for j, k := range keys {
+			for _, id := range m.byKey[string(k.Bytes())] {
+				if j < len(o.AddrIDs) {
+					m.byID[o.AddrIDs[j]] = appendOnce(m.byID[o.AddrIDs[j]], id)
+				}
+				if outWatched == nil {
+					outWatched = map[int][]string{}
+				}
+				if !slices.Contains(outWatched[vout], id) {
+					outWatched[vout] = append(outWatched[vout], id)
+					get(id, DirIn).amount += o.Value
+				}
+			}
+		}
+	}
+	if len(in) == 0 {
+		return nil
+	}
+	events := make([]*event, 0, len(in))
+	for _, e := range in {
+		if e.dir == DirIn && in[e.watch+DirOut] != nil {
+			continue // change back to a watched address of a spend
+		}
+		if m.watches[e.watch] == nil {
+			continue // removed watch: its extended outputs go quiet
+		}
+		events = append(events, e)
+	}
+	slices.SortFunc(events, func(a, b *event) int {
+		return strings.Compare(a.watch+a.dir, b.watch+b.dir)
+	})
+	ext := map[int][]taint{}
+	for _, e := range events {
+		if e.dir != DirOut {
+			continue
+		}
+		e.amount = min(e.amount, totalIn)
+		e.tainted = make([]int64, len(rec.Outs))
+		for vout := range rec.Outs {
+			o := &rec.Outs[vout]
+			e.tainted[vout] = haircut(o.Value, e.amount, totalIn)
+			if e.tainted[vout] < m.opts.Dust || o.Class == model.ScriptNullData || slices.Contains(outWatched[vout], e.watch) {
+				continue
+			}
+			ext[vout] = append(ext[vout], taint{watch: e.watch, amount: e.tainted[vout], hop: e.hop + 1})
+		}
+	}
+	for vout, ts := range ext {
+		op := outpoint{rec.TxNum, uint32(vout)}
+		m.outs[op] = ts
+		w.PutMonitor(store.MonWatched, watchedKey(op), encodeWatched(b.Height, ts))
+	}
+	for _, e := range events {
+		if err := m.raise(ctx, w, db, b, i, e, outWatched); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// haircut is value's share of tainted in total, rounded down, without
+// overflow.
+func haircut(value, tainted, total int64) int64 {
+	if total <= 0 || tainted <= 0 || value <= 0 {
+		return 0
+	}
+	hi, lo := bits.Mul64(uint64(value), uint64(tainted))
+	q, _ := bits.Div64(hi, lo, uint64(total))
+	return int64(q)
+}
+
+// raise builds the counterparties of event e and writes an alert for
+// each rule of its watch that matches.
+func (m *Monitor) raise(ctx context.Context, w Writer, db Reader, b *Block, i int, e *event, outWatched map[int][]string) error {
+	rec := &b.Txs[i]
+	wt := m.watches[e.watch]
+	var cps []Counterparty
+	var txValue int64
+	for vout := range rec.Outs {
+		txValue += rec.Outs[vout].Value
+	}
+	if e.dir == DirOut {
+		for vout := range rec.Outs {
+			cp := Counterparty{Value: rec.Outs[vout].Value, Tainted: e.tainted[vout], Watched: slices.Contains(outWatched[vout], e.watch)}
+			if b.OutAddrs != nil {
+				if keys := b.OutAddrs(i, vout); len(keys) > 0 {
+					cp.Address = keys[0].Encode(m.net)
+				}
+			}
+			cps = append(cps, m.labelled(cp))
+		}
+	} else {
+		for _, inp := range rec.Ins {
+			cp := Counterparty{Value: inp.Value}
+			if inp.AddrID != 0 {
+				if k, err := db.AddrKey(ctx, inp.AddrID); err == nil {
+					if ak, err := btc.AddrKeyFromBytes(k); err == nil {
+						cp.Address = ak.Encode(m.net)
+					}
+				}
+			}
+			cps = append(cps, m.labelled(cp))
+		}
+	}
+	for _, r := range wt.Rules {
+		if !matches(r, e, cps) {
+			continue
+		}
+		a := Alert{
+			Seq: m.nextSeq, Kind: KindAlert, Watch: wt.ID, WatchName: wt.Name, Rule: r.String(),
+			Chain: m.opts.Chain, Tx: rec.TxID.String(), Height: b.Height, Block: b.Hash.String(), Time: b.Time.UTC(),
+			Direction: e.dir, Amount: e.amount, TxValue: txValue, Hop: e.hop, Counterparties: cps,
+		}
+		a.setID()
+		if err := m.put(w, &a); err != nil {
+			return err
+		}
+		w.PutMonitor(store.MonAlertHeight, heightKey(b.Height, a.Seq), nil)
+	}
+	return nil
+}
+
+// put writes alert a (its Seq the next number) and its outbox entry.
+func (m *Monitor) put(w Writer, a *Alert) error {
+	v, err := json.Marshal(a)
+	if err != nil {
+		return fmt.Errorf("monitor: %w", err)
+	}
+	w.PutMonitor(store.MonAlert, SeqKey(a.Seq), v)
+	w.PutMonitor(store.MonOutbox, SeqKey(a.Seq), nil)
+	m.nextSeq++
+	m.log.Info("monitor: alert", "id", a.ID, "kind", a.Kind, "watch", a.Watch, "rule", a.Rule, "tx", a.Tx, "height", a.Height)
+	return nil
+}
+
+// labelled adds the labels of cp's address.
+func (m *Monitor) labelled(cp Counterparty) Counterparty {
+	if m.opts.Labels == nil || cp.Address == "" {
+		return cp
+	}
+	for _, l := range m.opts.Labels.Lookup(m.opts.Chain, cp.Address) {
+		cp.Labels = append(cp.Labels, Label{Label: l.Label, Category: l.Category, Actor: l.Actor, Entity: l.Entity, Dataset: l.Dataset})
+	}
+	return cp
+}
+
+// matches reports whether rule r matches event e with counterparties cps.
+// Category and entity rules look at the outputs that received watched
+// value and are not the watch's own addresses.
+func matches(r Rule, e *event, cps []Counterparty) bool {
+	switch r.Kind {
+	case RuleAny:
+		return true
+	case RuleAbove:
+		return e.amount > r.Amount
+	case RuleCategory, RuleEntity:
+		if e.dir != DirOut {
+			return false
+		}
+		for _, cp := range cps {
+			if cp.Tainted <= 0 || cp.Watched {
+				continue
+			}
+			for _, l := range cp.Labels {
+				if r.Kind == RuleCategory && strings.EqualFold(l.Category, r.Value) {
+					return true
+				}
+				if r.Kind == RuleEntity && (strings.EqualFold(l.Actor, r.Value) || strings.EqualFold(l.Entity, r.Value) || strings.EqualFold(l.Label, r.Value)) {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// Unwind retracts the alerts block b raised, writing a retraction alert
+// for each, and removes the watched outputs b created. The caller reloads
+// the monitor (Load) once the unwind is committed, which brings back the
+// watched outputs b had spent.
+func (m *Monitor) Unwind(ctx context.Context, w Writer, db Reader, b *Block) error {
+	seq0 := m.nextSeq
+	var hk [][]byte
+	err := db.MonitorScan(ctx, store.MonAlertHeight, binary.BigEndian.AppendUint64(nil, b.Height), func(k, _ []byte) (bool, error) {
+		hk = append(hk, append([]byte(nil), k...))
+		return true, nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, k := range hk {
+		seq := binary.BigEndian.Uint64(k[8:])
+		v, ok, err := db.MonitorGet(ctx, store.MonAlert, SeqKey(seq))
+		if err != nil {
+			return err
+		}
+		w.DeleteMonitor(store.MonAlertHeight, k)
+		if !ok {
+			continue
+		}
+		orig, err := DecodeAlert(v)
+		if err != nil {
+			return err
+		}
+		r := orig
+		r.Seq, r.Kind, r.Retracts, r.Reason = m.nextSeq, KindRetraction, orig.ID, RetractedReason
+		r.setID()
+		if err := m.put(w, &r); err != nil {
+			return err
+		}
+	}
+	for i := range b.Txs {
+		t := &b.Txs[i]
+		for vout := range t.Outs {
+			op := outpoint{t.TxNum, uint32(vout)}
+			delete(m.outs, op)
+			if _, ok, err := db.MonitorGet(ctx, store.MonWatched, watchedKey(op)); err != nil {
+				return err
+			} else if ok {
+				w.DeleteMonitor(store.MonWatched, watchedKey(op))
+			}
+		}
+	}
+	if m.nextSeq != seq0 {
+		w.SetMetaU64(metaNextSeq, m.nextSeq)
+	}
+	return nil
+}
+
+// watchedKey is a watched output's key: txnum(8) vout(4).
+func watchedKey(op outpoint) []byte {
+	k := binary.BigEndian.AppendUint64(make([]byte, 0, 12), op.txnum)
+	return binary.BigEndian.AppendUint32(k, op.vout)
+}
+
+// encodeWatched encodes a watched output's value: the height that
+// created it, then per watch its id (length-prefixed), tainted amount
+// and hop, all uvarints.
+func encodeWatched(height uint64, ts []taint) []byte {
+	v := binary.AppendUvarint(nil, height)
+	v = binary.AppendUvarint(v, uint64(len(ts)))
+	for _, t := range ts {
+		v = binary.AppendUvarint(v, uint64(len(t.watch)))
+		v = append(v, t.watch...)
+		v = binary.AppendUvarint(v, uint64(t.amount))
+		v = binary.AppendUvarint(v, uint64(t.hop))
+	}
+	return v
+}
+
+func decodeWatched(k, v []byte) (outpoint, []taint, error) {
+	bad := fmt.Errorf("monitor: corrupt watched output %x", k)
+	if len(k) != 12 {
+		return outpoint{}, nil, bad
+	}
+	op := outpoint{binary.BigEndian.Uint64(k), binary.BigEndian.Uint32(k[8:])}
+	next := func() (uint64, bool) {
+		x, n := binary.Uvarint(v)
+		if n <= 0 {
+			return 0, false
+		}
+		v = v[n:]
+		return x, true
+	}
+	if _, ok := next(); !ok {
+		return op, nil, bad
+	}
+	n, ok := next()
+	if !ok || n > 1<<16 {
+		return op, nil, bad
+	}
+	ts := make([]taint, 0, n)
+	for range n {
+		l, ok := next()
+		if !ok || l > uint64(len(v)) {
+			return op, nil, bad
+		}
+		id := string(v[:l])
+		v = v[l:]
+		amt, ok1 := next()
+		hop, ok2 := next()
+		if !ok1 || !ok2 || amt > 1<<62 || hop > 1<<20 {
+			return op, nil, bad
+		}
+		ts = append(ts, taint{watch: id, amount: int64(amt), hop: int(hop)})
+	}
+	return op, ts, nil
+}

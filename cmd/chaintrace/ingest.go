@@ -119,7 +119,7 @@ func runIngestBTC(ctx context.Context, g *globals, f *ingestBTCFlags) error {
 
 func ingestBTC(ctx context.Context, g *globals, src ingest.BlockSource, netName string, f *ingestBTCFlags) error {
 	rep := progress.New(os.Stderr, g.log, "ingesting blocks", "blocks", 0)
-	st, err := workspace.IngestBTC(ctx, g.dataDir, src, netName, workspace.IngestOptions{Options: ingest.Options{
+	st, err := ingestBTCMonitored(ctx, g, src, netName, ingest.Options{
 		Logger:       g.log,
 		Follow:       f.follow,
 		PollInterval: f.poll,
@@ -134,7 +134,7 @@ func ingestBTC(ctx context.Context, g *globals, src ingest.BlockSource, netName 
 			}
 			rep.Update(int64(s.Height), int64(s.Target), "txs", s.Txs, "tx_per_s", int64(rate))
 		},
-	}})
+	})
 	rep.Finish()
 	if err != nil {
 		return err

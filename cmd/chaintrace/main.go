@@ -72,6 +72,7 @@ the look-ups, all offline.`,
 	root.AddCommand(newIncidentsCmd(g))
 	root.AddCommand(newPricesCmd(g), newReportCmd(g))
 	root.AddCommand(newSimCmd(g), newEvalCmd(g))
+	root.AddCommand(newMonitorCmds(g)...)
 	return root
 }
 

@@ -335,3 +335,40 @@ func DeadLetters(ctx context.Context, db Store) ([]Dead, error) {
 	})
 	return out, err
 }
+
+// Drain delivers until no delivery is pending (acknowledged or given up),
+// waiting out the backoff of failed ones: the standalone "alerts
+// deliver". Without webhooks it returns at once.
+func (d *Deliverer) Drain(ctx context.Context) error {
+	for {
+		if _, err := d.Step(ctx); err != nil {
+			return err
+		}
+		hooks, err := Webhooks(d.opts.Data)
+		if err != nil {
+			return err
+		}
+		left := false
+		tables := []store.MonitorTable{store.MonPending}
+		if len(hooks) > 0 {
+			tables = append(tables, store.MonOutbox)
+		}
+		for _, t := range tables {
+			err := d.db.MonitorScan(ctx, t, nil, func(_, _ []byte) (bool, error) {
+				left = true
+				return false, nil
+			})
+			if err != nil {
+				return err
+			}
+		}
+		if !left {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(d.opts.Poll):
+		}
+	}
+}

@@ -38,13 +38,13 @@ type Alert struct {
 	Seq  uint64 `json:"seq"`
 	Kind string `json:"kind"`
 	// Watch and WatchName identify the watch, Rule the rule that matched.
-	Watch     string `json:"watch"`
-	WatchName string `json:"watch_name,omitempty"`
-	Rule      string `json:"rule"`
-	Chain     string `json:"chain"`
-	Tx        string `json:"tx"`
-	Height    uint64 `json:"height"`
-	Block     string `json:"block"`
+	Watch     string    `json:"watch"`
+	WatchName string    `json:"watch_name,omitempty"`
+	Rule      string    `json:"rule"`
+	Chain     string    `json:"chain"`
+	Tx        string    `json:"tx"`
+	Height    uint64    `json:"height"`
+	Block     string    `json:"block"`
 	Time      time.Time `json:"time"`
 	Direction string    `json:"direction"`
 	// Amount is the watched value moved (out) or received (in), TxValue

@@ -113,7 +113,6 @@ type Monitor struct {
 	byID    map[uint64][]string
 	outs    map[outpoint][]taint
 	nextSeq uint64
-	keyBuf  []byte
 }
 
 // New returns a monitor of opts.Chain; an unknown chain is an error.

@@ -184,7 +184,7 @@ func rules(t *testing.T, s ...string) []Rule {
 // alerts and brings its spent watched output back.
 func TestPeelChainToExchange(t *testing.T) {
 	c := newChain(t, Watch{ID: "w1", Chain: "btc-regtest", Addresses: []string{addrA}, Rules: rules(t, "any", "above:4", "category:exchange", "entity:bigex")})
-	fund := c.block(nil, pay{addrA, 5e8})                                      // in: any, above
+	fund := c.block(nil, pay{addrA, 5e8})                                       // in: any, above
 	hop1 := c.block([][2]uint64{{fund, 0}}, pay{addrB, 3e8}, pay{addrC, 1.9e8}) // out 5e8: any, above
 	got := c.alerts()
 	if len(got) != 4 {

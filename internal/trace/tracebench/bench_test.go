@@ -199,10 +199,23 @@ func BenchmarkTraceLatency(b *testing.B) {
 	// The SQL query has no work limit, so the engine gets none that the
 	// benchmark's traces could reach: they visit up to 1.9M transactions,
 	// close to the default limit of 2M.
-	eng, err := trace.NewUTXO(chain.DB, trace.UTXOOptions{Chain: ChainID, MaxTxs: 50_000_000})
+	opts := trace.UTXOOptions{Chain: ChainID, MaxTxs: 50_000_000}
+	x, xi, err := chain.Index(ctx, b.Logf)
 	if err != nil {
 		b.Fatal(err)
 	}
+	b.Logf("graph index: %d txs, %d outputs, %d inputs, %d addresses; %.2f GB (%.1f bytes/tx, %.1f bytes/output); built in %.0fs, saved in %.0fs, loaded in %.1fs",
+		xi.Txs, xi.Outputs, xi.Inputs, xi.Addrs, float64(xi.Bytes)/1e9, float64(xi.Bytes)/float64(xi.Txs), float64(xi.Bytes)/float64(xi.Outputs),
+		xi.BuildSeconds, xi.SaveSeconds, xi.LoadSeconds)
+	eng, err := trace.NewUTXO(x, opts)
+	if err != nil {
+		b.Fatal(err)
+	}
+	storeEng, err := trace.NewUTXO(chain.DB, opts)
+	if err != nil {
+		b.Fatal(err)
+	}
+	storeSets := int(benchEnv(b, "CHAINTRACE_BENCH_STORE_SETS", 0))
 	conn, err := pgx.Connect(ctx, dsn)
 	if err != nil {
 		b.Fatal(err)
@@ -210,50 +223,70 @@ func BenchmarkTraceLatency(b *testing.B) {
 	defer conn.Close(ctx)
 	warm, sets := sets[nSets], sets[:nSets]
 
-	var goTimes, pgTimes []time.Duration
-	var peak uint64
+	var goTimes, goCPU, pgTimes, storeTimes []time.Duration
+	var peak, tracePeak uint64
 	var edges, holdings, txs, pgHoldings int
 	var goUnspent, pgUnspent float64
 	for b.Loop() {
-		goTimes, pgTimes = goTimes[:0], pgTimes[:0]
+		goTimes, goCPU, pgTimes, storeTimes = goTimes[:0], goCPU[:0], pgTimes[:0], storeTimes[:0]
 		edges, holdings, txs, pgHoldings = 0, 0, 0, 0
 		goUnspent, pgUnspent = 0, 0
 
-		// Each side runs with its data in the page cache (the machine
-		// cannot hold both at once) and after one trace of its own.
-		start := time.Now()
-		nb, err := chain.WarmStore()
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.Logf("store: read %.1f GB in %.0fs", float64(nb)/1e9, time.Since(start).Seconds())
+		// Each side runs with its data in memory, the engine's in its
+		// index, PostgreSQL's in the page cache, and after one trace of
+		// its own.
 		if _, err := eng.Run(ctx, benchParams(warm), nil); err != nil {
 			b.Fatal(err)
 		}
 		for i, s := range sets {
 			runtime.GC()
 			hp := startHeapPeak()
-			start := time.Now()
+			base := hp.peak // the index and the benchmark's own data
+			start, cpu := time.Now(), processCPU()
 			res, err := eng.Run(ctx, benchParams(s), nil)
-			d := time.Since(start)
-			peak = max(peak, hp.end())
+			d, dc := time.Since(start), processCPU()-cpu
+			p := hp.end()
+			peak, tracePeak = max(peak, p), max(tracePeak, p-min(p, base))
 			if err != nil {
 				b.Fatal(err)
 			}
 			if res.Stats.Truncated {
 				b.Fatalf("set %d: the trace hit the engine's work limit", i)
 			}
-			goTimes = append(goTimes, d)
+			goTimes, goCPU = append(goTimes, d), append(goCPU, dc)
 			edges += len(res.Edges)
 			txs += res.Stats.Txs
 			for _, h := range res.Holdings {
 				holdings += len(h.Outputs)
 			}
 			goUnspent += float64(amountSat(b, res.Totals[0].Unspent))
-			b.Logf("set %d: Go %v, %d txs, %d edges", i, d.Round(time.Millisecond), res.Stats.Txs, len(res.Edges))
+			b.Logf("set %d: Go %v (CPU %v), %d txs, %d edges", i, d.Round(time.Millisecond), dc.Round(time.Millisecond), res.Stats.Txs, len(res.Edges))
 		}
 
-		start = time.Now()
+		// The store engine, the previous baseline, on the first sets.
+		if storeSets > 0 {
+			start := time.Now()
+			nb, err := chain.WarmStore()
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Logf("store: read %.1f GB in %.0fs", float64(nb)/1e9, time.Since(start).Seconds())
+			if _, err := storeEng.Run(ctx, benchParams(warm), nil); err != nil {
+				b.Fatal(err)
+			}
+		}
+		for i, s := range sets[:min(storeSets, len(sets))] {
+			start := time.Now()
+			res, err := storeEng.Run(ctx, benchParams(s), nil)
+			d := time.Since(start)
+			if err != nil {
+				b.Fatal(err)
+			}
+			storeTimes = append(storeTimes, d)
+			b.Logf("set %d: Go store engine %v (index engine %v), %d txs", i, d.Round(time.Millisecond), goTimes[i].Round(time.Millisecond), res.Stats.Txs)
+		}
+
+		start := time.Now()
 		blocks, err := WarmPG(ctx, conn, pg.Schema)
 		if err != nil {
 			b.Fatal(err)
@@ -282,7 +315,16 @@ func BenchmarkTraceLatency(b *testing.B) {
 	b.ReportMetric(float64(chain.Info.Outputs), "transfers")
 	b.ReportMetric(ms(goP50), "ms_p50")
 	b.ReportMetric(ms(percentile(goTimes, 99)), "ms_p99")
+	b.ReportMetric(ms(percentile(goCPU, 50)), "cpu_ms_p50")
+	b.ReportMetric(ms(percentile(goCPU, 99)), "cpu_ms_p99")
 	b.ReportMetric(float64(peak)/(1<<20), "peak_heap_MiB")
+	b.ReportMetric(float64(tracePeak)/(1<<20), "trace_heap_MiB")
+	b.ReportMetric(float64(xi.Bytes)/(1<<20), "index_MiB")
+	b.ReportMetric(float64(xi.Bytes)/float64(xi.Txs), "index_B/tx")
+	if len(storeTimes) > 0 {
+		b.ReportMetric(ms(percentile(storeTimes, 50)), "store_ms_p50")
+		b.ReportMetric(ms(percentile(goTimes[:len(storeTimes)], 50)), "same_sets_ms_p50")
+	}
 	b.ReportMetric(float64(edges)/n, "edges/trace")
 	b.ReportMetric(float64(txs)/n, "txs/trace")
 	b.ReportMetric(float64(holdings)/n, "holdings/trace")

@@ -9,7 +9,6 @@ import (
 	"github.com/chaintrace/chaintrace/internal/ingest"
 	"github.com/chaintrace/chaintrace/internal/progress"
 	"github.com/chaintrace/chaintrace/internal/trace"
-	"github.com/chaintrace/chaintrace/internal/workspace"
 	"github.com/spf13/cobra"
 )
 
@@ -18,6 +17,7 @@ type evalFlags struct {
 	hops                   int
 	asJSON, markdown       bool
 	noChangeSameHop, force bool
+	noDetectServices       bool
 }
 
 func newEvalCmd(g *globals) *cobra.Command {
@@ -46,6 +46,15 @@ Every figure is value-weighted in USD at the world's prices:
              value the trace reports at entities that received nothing of
              the heist: a freeze request to the wrong service
 
+The tracer recognises unlabelled deposit-sweep services by behaviour, as
+"chaintrace trace --detect-services" does (--no-detect-services turns it
+off). An endpoint whose name is no entity of the world (an "unidentified
+service") is credited to the entity owning its address in the truth, and
+is a false alert when none does; "recall (named)" is the recall of the
+endpoints that name the entity themselves, what the labels achieve. The
+report lists every detected service with the world entity it belongs to:
+one that belongs to none is a false detection.
+
 Detected CoinJoins are named by kind, not by coordinator, so all CoinJoins
 count as one entity. The report gives the figures per heist, per taint
 model (poison, haircut, fifo) and rule set (default: stop at mixers;
@@ -67,6 +76,7 @@ as fees, beyond the limits, dust and stopped at mixers.`,
 	fl.StringVar(&f.model, "model", "", "evaluate only this taint model: poison, haircut or fifo (default: all, overall at haircut)")
 	fl.IntVar(&f.hops, "hops", eval.DefaultHops, "maximum transactions walked from the source")
 	fl.BoolVar(&f.noChangeSameHop, "no-change-same-hop", false, "spend a hop on a peel chain's likely change too")
+	fl.BoolVar(&f.noDetectServices, "no-detect-services", false, "do not recognise unlabelled services by behaviour")
 	fl.BoolVar(&f.asJSON, "json", false, "print the report as JSON")
 	fl.BoolVar(&f.markdown, "markdown", false, "print the report as Markdown tables")
 	fl.BoolVar(&f.force, "reingest", false, "ingest the world even when --data already holds it")
@@ -80,7 +90,7 @@ func runEval(ctx context.Context, g *globals, f *evalFlags) error {
 	if f.asJSON && f.markdown {
 		return fmt.Errorf("eval: give at most one of --json and --markdown")
 	}
-	o := eval.Options{Hops: f.hops, NoChangeSameHop: f.noChangeSameHop}
+	o := eval.Options{Hops: f.hops, NoChangeSameHop: f.noChangeSameHop, NoDetectServices: f.noDetectServices}
 	switch m := trace.Model(f.model); m {
 	case "":
 	case trace.Poison, trace.Haircut, trace.FIFO:
@@ -114,11 +124,12 @@ func runEval(ctx context.Context, g *globals, f *evalFlags) error {
 		}
 		g.log.Info("labels imported", "added", prep.Labels.Total.Added, "updated", prep.Labels.Total.Updated, "unchanged", prep.Labels.Total.Unchanged)
 	}
-	ws, err := workspace.Open(ctx, g.dataDir, workspace.Options{Bridges: prep.Bridges, Logger: g.log})
+	ws, err := eval.OpenWorkspace(ctx, g.dataDir, prep, o, g.log)
 	if err != nil {
 		return err
 	}
 	defer ws.Close()
+	o.Services = ws.Services()
 	rep := progress.New(os.Stderr, g.log, "tracing heists", "traces", 0)
 	o.Progress = func(done, total int) { rep.Update(int64(done), int64(total)) }
 	r, err := eval.Run(ctx, ws.Multi(), prep.World, o)

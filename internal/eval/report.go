@@ -26,8 +26,11 @@ type Report struct {
 	// Models aggregate every heist per model and rule set.
 	Models []Summary `json:"models"`
 	// All are the per-heist scores of every model and rule set.
-	All     []HeistScore  `json:"all"`
-	Elapsed time.Duration `json:"elapsed_ns"`
+	All []HeistScore `json:"all"`
+	// Services are the services the tracer detected by behaviour, each
+	// checked against the truth (empty with detection off).
+	Services []DetectedService `json:"services,omitempty"`
+	Elapsed  time.Duration     `json:"elapsed_ns"`
 }
 
 // WorldInfo describes the evaluated world.
@@ -62,6 +65,8 @@ type Summary struct {
 	TruthLabelledUSD  float64       `json:"truth_labelled_usd"`
 	MatchedLabelled   float64       `json:"matched_labelled_usd"`
 	RecallLabelled    float64       `json:"recall_labelled"`
+	MatchedNamedUSD   float64       `json:"matched_named_usd"`
+	RecallNamed       float64       `json:"recall_named"`
 	TruthHoldingsUSD  float64       `json:"truth_holdings_usd"`
 	TracedHoldingsUSD float64       `json:"traced_holdings_usd"`
 	LocatedUSD        float64       `json:"located_usd"`
@@ -87,6 +92,7 @@ func Aggregate(scores []HeistScore) Summary {
 		a.MatchedUSD += s.MatchedUSD
 		a.TruthLabelledUSD += s.TruthLabelledUSD
 		a.MatchedLabelled += s.MatchedLabelledUSD
+		a.MatchedNamedUSD += s.MatchedNamedUSD
 		a.TruthHoldingsUSD += s.TruthHoldingsUSD
 		a.TracedHoldingsUSD += s.TracedHoldingsUSD
 		a.LocatedUSD += s.LocatedUSD
@@ -99,6 +105,7 @@ func Aggregate(scores []HeistScore) Summary {
 	}
 	a.Precision, a.Recall = ratio(a.MatchedUSD, a.TracedUSD), ratio(a.MatchedUSD, a.TruthUSD)
 	a.RecallLabelled = ratio(a.MatchedLabelled, a.TruthLabelledUSD)
+	a.RecallNamed = ratio(a.MatchedNamedUSD, a.TruthUSD)
 	a.Located, a.HoldingsPrecision = ratio(a.LocatedUSD, a.TruthHoldingsUSD), ratio(a.LocatedUSD, a.TracedHoldingsUSD)
 	return a
 }
@@ -139,12 +146,12 @@ func (r *Report) WriteText(w io.Writer) error {
 	fmt.Fprintf(w, "world seed %d (%s): %d heists, %s stolen\n", r.World.Seed, r.World.Generator, r.World.Heists, usd(r.World.StolenUSD))
 	fmt.Fprintf(w, "defaults: %s %s, %s rules, %d hops, change same hop %v; from %s\n\n", s.Direction, s.Model, s.Rules, s.Hops, s.ChangeSameHop, s.Sources)
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "\tHEISTS\tPRECISION\tRECALL\tRECALL (LABELLED)\tLOCATED\tHOLD.PREC\tFALSE ALERTS\t")
+	fmt.Fprintln(tw, "\tHEISTS\tPRECISION\tRECALL\tRECALL (NAMED)\tRECALL (LABELLED)\tLOCATED\tHOLD.PREC\tFALSE ALERTS\t")
 	for _, x := range []struct {
 		name string
 		a    *Summary
 	}{{"overall", &r.Overall}, {"without mixers", &r.OverallNoMixers}} {
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t\n", x.name, x.a.Heists, pct(x.a.Precision), pct(x.a.Recall), pct(x.a.RecallLabelled), pct(x.a.Located), pct(x.a.HoldingsPrecision), usd(x.a.FalseAlertUSD))
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", x.name, x.a.Heists, pct(x.a.Precision), pct(x.a.Recall), pct(x.a.RecallNamed), pct(x.a.RecallLabelled), pct(x.a.Located), pct(x.a.HoldingsPrecision), usd(x.a.FalseAlertUSD))
 	}
 	tw.Flush()
 	met := "not met"
@@ -155,9 +162,9 @@ func (r *Report) WriteText(w io.Writer) error {
 
 	fmt.Fprintf(w, "\nper heist (%s, %s rules)\n", s.Model, s.Rules)
 	tw = tabwriter.NewWriter(w, 2, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "HEIST\tKIND\tMIXERS\tSTOLEN\tPRECISION\tRECALL\tREC.LAB\tLOCATED\tFALSE ALERTS\tFEES\tBEYOND\tDUST\tAT MIXERS\tMS\t")
+	fmt.Fprintln(tw, "HEIST\tKIND\tMIXERS\tSTOLEN\tPRECISION\tRECALL\tREC.NAMED\tREC.LAB\tLOCATED\tFALSE ALERTS\tFEES\tBEYOND\tDUST\tAT MIXERS\tMS\t")
 	for _, h := range r.Heists {
-		fmt.Fprintf(tw, "%s\t%s\t%v\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%.0f\t\n", h.Heist, h.Kind, h.Mixers, usd(h.StolenUSD), pct(h.Precision), pct(h.Recall), pct(h.RecallLabelled), pct(h.Located),
+		fmt.Fprintf(tw, "%s\t%s\t%v\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%.0f\t\n", h.Heist, h.Kind, h.Mixers, usd(h.StolenUSD), pct(h.Precision), pct(h.Recall), pct(h.RecallNamed), pct(h.RecallLabelled), pct(h.Located),
 			usd(h.FalseAlertUSD), usd(h.FeesUSD), usd(h.BeyondLimitsUSD), usd(h.DustUSD), usd(h.MixersUSD), float64(h.Elapsed.Microseconds())/1000)
 	}
 	tw.Flush()
@@ -174,6 +181,7 @@ func (r *Report) WriteText(w io.Writer) error {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%.0f\t\n", a.Model, a.Rules, pct(a.Precision), pct(a.Recall), pct(a.Located), pct(a.HoldingsPrecision), usd(a.FalseAlertUSD), float64(a.Elapsed.Microseconds())/1000)
 	}
 	tw.Flush()
+	r.writeServicesText(w)
 	fmt.Fprintf(w, "\nevaluated in %s\n", r.Elapsed.Round(time.Millisecond))
 	return nil
 }
@@ -182,17 +190,27 @@ func (r *Report) WriteText(w io.Writer) error {
 func (r *Report) WriteMarkdown(w io.Writer) error {
 	s := &r.Settings
 	fmt.Fprintf(w, "Simulated world, seed %d: %d heists, %s stolen. Forward traces, %d hops, change on the same hop: %v.\n\n", r.World.Seed, r.World.Heists, usd(r.World.StolenUSD), s.Hops, s.ChangeSameHop)
-	fmt.Fprintf(w, "| heist | kind | mixers | stolen | precision | recall | located | false alerts |\n|---|---|---|--:|--:|--:|--:|--:|\n")
+	fmt.Fprintf(w, "| heist | kind | mixers | stolen | precision | recall | recall (named) | located | false alerts |\n|---|---|---|--:|--:|--:|--:|--:|--:|\n")
 	for _, h := range r.Heists {
-		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %s |\n", h.Heist, h.Kind, yesNo(h.Mixers), usd(h.StolenUSD), pct(h.Precision), pct(h.Recall), pct(h.Located), usd(h.FalseAlertUSD))
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", h.Heist, h.Kind, yesNo(h.Mixers), usd(h.StolenUSD), pct(h.Precision), pct(h.Recall), pct(h.RecallNamed), pct(h.Located), usd(h.FalseAlertUSD))
 	}
-	fmt.Fprintf(w, "| **overall** | | | %s | **%s** | **%s** | %s | %s |\n", usd(r.Overall.StolenUSD), pct(r.Overall.Precision), pct(r.Overall.Recall), pct(r.Overall.Located), usd(r.Overall.FalseAlertUSD))
+	fmt.Fprintf(w, "| **overall** | | | %s | **%s** | **%s** | %s | %s | %s |\n", usd(r.Overall.StolenUSD), pct(r.Overall.Precision), pct(r.Overall.Recall), pct(r.Overall.RecallNamed), pct(r.Overall.Located), usd(r.Overall.FalseAlertUSD))
 	n := &r.OverallNoMixers
-	fmt.Fprintf(w, "| **without mixers** | | | %s | **%s** | **%s** | %s | %s |\n\n", usd(n.StolenUSD), pct(n.Precision), pct(n.Recall), pct(n.Located), usd(n.FalseAlertUSD))
-	fmt.Fprintf(w, "(%s model, %s rules.)\n\n", s.Model, s.Rules)
+	fmt.Fprintf(w, "| **without mixers** | | | %s | **%s** | **%s** | %s | %s | %s |\n\n", usd(n.StolenUSD), pct(n.Precision), pct(n.Recall), pct(n.RecallNamed), pct(n.Located), usd(n.FalseAlertUSD))
+	detect := "services detected by behaviour credited to the entity owning the address"
+	if !s.DetectServices {
+		detect = "no detection of services by behaviour"
+	}
+	fmt.Fprintf(w, "(%s model, %s rules; %s.)\n\n", s.Model, s.Rules, detect)
 	fmt.Fprintf(w, "| model | rules | precision | recall | located | false alerts |\n|---|---|--:|--:|--:|--:|\n")
 	for _, a := range r.Models {
 		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s |\n", a.Model, a.Rules, pct(a.Precision), pct(a.Recall), pct(a.Located), usd(a.FalseAlertUSD))
+	}
+	if len(r.Services) > 0 {
+		fmt.Fprintf(w, "\n| detected service | chain | deposit addresses | span | truth entity | deposits of it | verdict |\n|---|---|--:|--:|---|--:|---|\n")
+		for _, d := range r.Services {
+			fmt.Fprintf(w, "| %s | %s | %d | %s | %s | %d | %s |\n", d.Wallet, d.Chain, d.Deposits, d.Span, orNone(d.Entity), d.DepositsOwned, d.verdict())
+		}
 	}
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/chaintrace/chaintrace/internal/service"
 	"github.com/chaintrace/chaintrace/internal/sim/truth"
 	"github.com/chaintrace/chaintrace/internal/trace"
 )
@@ -63,6 +64,13 @@ type Options struct {
 	// hops, turning it off drops the located share of the heists without
 	// mixers from 1.0 to 0.11 and their recall from 0.758 to 0.705.
 	NoChangeSameHop bool
+	// NoDetectServices turns off the tracer's detection of unlabelled
+	// services by behaviour (package service), which is on by default as
+	// in the trace command. OpenWorkspace reads it; Run records it.
+	NoDetectServices bool
+	// Services are the services the workspace detected (its Services),
+	// for the report to check each against the truth.
+	Services map[string]*service.Result
 	// Heists restricts the run to these heist ids (default: all).
 	Heists []string
 	// Parallel bounds the traces run at once (default GOMAXPROCS).
@@ -94,6 +102,9 @@ type Settings struct {
 	Rules         string          `json:"rules"`
 	Hops          int             `json:"hops"`
 	ChangeSameHop bool            `json:"change_same_hop"`
+	// DetectServices says the tracer recognised unlabelled services by
+	// behaviour.
+	DetectServices bool `json:"detect_services"`
 	// Sources says what the traces start from.
 	Sources string `json:"sources"`
 }
@@ -176,7 +187,8 @@ func Run(ctx context.Context, tr Tracer, w *truth.World, o Options) (*Report, er
 		World:   worldInfo(w, heists),
 		Targets: Targets{Precision: TargetPrecision, Recall: TargetRecall},
 		Settings: Settings{Direction: trace.Forward, Model: model, Rules: rules, Hops: o.Hops, ChangeSameHop: !o.NoChangeSameHop,
-			Sources: "the launderers' first addresses of each source chain (the theft transactions where a chain lists none)"},
+			DetectServices: !o.NoDetectServices,
+			Sources:        "the launderers' first addresses of each source chain (the theft transactions where a chain lists none)"},
 	}
 	for _, m := range o.Models {
 		for _, r := range o.Rules {
@@ -205,6 +217,7 @@ func Run(ctx context.Context, tr Tracer, w *truth.World, o Options) (*Report, er
 	}
 	rep.Targets.Met = rep.OverallNoMixers.Heists > 0 && rep.OverallNoMixers.Precision >= TargetPrecision && rep.OverallNoMixers.Recall >= TargetRecall
 	rep.All = scores
+	rep.Services = CheckServices(w, o.Services)
 	rep.Elapsed = time.Since(began)
 	return rep, nil
 }

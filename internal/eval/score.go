@@ -24,7 +24,13 @@
 //
 // Entities are matched by name: the trace names an endpoint by its
 // label's actor or label, and the world's TagPack labels each service with
-// its entity name. CoinJoins are the exception: the tracer detects them by
+// its entity name. An endpoint whose name is no entity of the world (a
+// service the tracer recognised by behaviour, "unidentified service ...")
+// is credited to the entity that owns the endpoint's address in the truth
+// (which lists every service address, labelled or not), and is a false
+// alert when no entity owns it. RecallNamed is the recall of the
+// endpoints matched by name alone, what the labels achieve without that
+// credit. CoinJoins are the exception: the tracer detects them by
 // shape and names them by kind (whirlpool, wasabi2), not by coordinator,
 // so every CoinJoin entity of the truth and every CoinJoin stop of the
 // trace count as the one entity "coinjoin".
@@ -70,6 +76,12 @@ type HeistScore struct {
 	TruthLabelledUSD   float64 `json:"truth_labelled_usd"`
 	MatchedLabelledUSD float64 `json:"matched_labelled_usd"`
 	RecallLabelled     float64 `json:"recall_labelled"`
+	// MatchedNamedUSD is Σ min(R_e, T_e) over the endpoints that name a
+	// world entity themselves, and RecallNamed its share of TruthUSD:
+	// the recall without crediting unnamed endpoints (services detected
+	// by behaviour) to the entity owning their address.
+	MatchedNamedUSD float64 `json:"matched_named_usd"`
+	RecallNamed     float64 `json:"recall_named"`
 
 	TruthHoldingsUSD  float64 `json:"truth_holdings_usd"`
 	TracedHoldingsUSD float64 `json:"traced_holdings_usd"`
@@ -108,11 +120,17 @@ func Score(w *truth.World, h *truth.Heist, results []*trace.Result) HeistScore {
 	px := newPricer(w)
 	categories := map[string]string{}
 	labelled := map[string]bool{CoinJoinEntity: true}
+	known := map[string]bool{CoinJoinEntity: true}
+	owners := map[string]string{} // address -> entity
 	for _, e := range w.Entities {
 		categories[e.Name] = e.Category
 		labelled[e.Name] = labelled[e.Name] || e.Labelled
+		known[entityKey(e.Name, e.Category)] = true
+		for _, a := range e.Addresses {
+			owners[addrKey(a.Address)] = e.Name
+		}
 	}
-	truthE, tracedE := map[string]float64{}, map[string]float64{}
+	truthE, tracedE, namedE := map[string]float64{}, map[string]float64{}, map[string]float64{}
 	truthH, tracedH := map[string]float64{}, map[string]float64{}
 	for _, d := range h.Destinations {
 		v := px.usd(d.Chain, d.Asset, d.Amount)
@@ -132,7 +150,14 @@ func Score(w *truth.World, h *truth.Heist, results []*trace.Result) HeistScore {
 			continue
 		}
 		for _, e := range r.Endpoints {
-			tracedE[entityKey(e.Entity, e.Category)] += px.usd(e.Chain, e.Asset, e.Tainted)
+			v := px.usd(e.Chain, e.Asset, e.Tainted)
+			k := entityKey(e.Entity, e.Category)
+			if known[k] {
+				namedE[k] += v
+			} else if o, ok := owners[addrKey(e.Address)]; ok {
+				k = entityKey(o, categories[o])
+			}
+			tracedE[k] += v
 		}
 		for _, hd := range r.Holdings {
 			tracedH[addrKey(hd.Address)] += px.usd(hd.Chain, hd.Asset, hd.Amount)
@@ -150,6 +175,7 @@ func Score(w *truth.World, h *truth.Heist, results []*trace.Result) HeistScore {
 	for e, t := range truthE {
 		s.TruthUSD += t
 		s.MatchedUSD += min(t, tracedE[e])
+		s.MatchedNamedUSD += min(t, namedE[e])
 		if labelled[e] {
 			s.TruthLabelledUSD += t
 			s.MatchedLabelledUSD += min(t, tracedE[e])
@@ -165,6 +191,7 @@ func Score(w *truth.World, h *truth.Heist, results []*trace.Result) HeistScore {
 	sort.Strings(s.FalseAlerts)
 	s.Precision, s.Recall = ratio(s.MatchedUSD, s.TracedUSD), ratio(s.MatchedUSD, s.TruthUSD)
 	s.RecallLabelled = ratio(s.MatchedLabelledUSD, s.TruthLabelledUSD)
+	s.RecallNamed = ratio(s.MatchedNamedUSD, s.TruthUSD)
 	for a, t := range truthH {
 		s.TruthHoldingsUSD += t
 		s.LocatedUSD += min(t, tracedH[a])

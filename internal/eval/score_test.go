@@ -215,3 +215,33 @@ func TestRun(t *testing.T) {
 		t.Error("an unknown rule set was accepted")
 	}
 }
+
+// TestScoreUnnamedEndpoints: an endpoint named "unidentified service"
+// (detected by behaviour) at an address of the unlabelled ExB is credited
+// to ExB; one at an address no entity owns is a false alert. Recall
+// counts the credit, RecallNamed does not.
+func TestScoreUnnamedEndpoints(t *testing.T) {
+	h := truth.Heist{ID: "h1", Kind: "hack",
+		Flows: []truth.Flow{{Chain: "btc", Asset: "BTC", Stolen: coins(10)}},
+		Destinations: []truth.Destination{
+			{Kind: truth.KindService, Entity: "ExA", Category: "exchange", Chain: "btc", Asset: "BTC", Address: "bcrt1qa", Amount: coins(4)},
+			{Kind: truth.KindService, Entity: "ExB", Category: "exchange", Chain: "btc", Asset: "BTC", Address: "bcrt1qbdep", Amount: coins(6)},
+		}}
+	w := testWorld(h)
+	w.Entities[1].Labelled = false
+	w.Entities[1].Addresses = []truth.Address{{Chain: "btc", Address: "bcrt1qbdep", Role: "deposit"}}
+	res := &trace.Result{Endpoints: []trace.Endpoint{
+		{Chain: "btc-regtest", Asset: "BTC", Entity: "ExA", Category: "exchange", Address: "bcrt1qa", Tainted: coins(4)},
+		{Chain: "btc-regtest", Asset: "BTC", Entity: "unidentified service bcrt1qb", Category: "service", Address: "bcrt1qbdep", Tainted: coins(5)},
+		{Chain: "btc-regtest", Asset: "BTC", Entity: "unidentified service bcrt1qz", Category: "service", Address: "bcrt1qthief", Tainted: coins(1)},
+	}}
+	s := Score(w, &w.Heists[0], []*trace.Result{res})
+	near(t, "matched", s.MatchedUSD, 900)
+	near(t, "precision", s.Precision, 0.9)
+	near(t, "recall", s.Recall, 0.9)
+	near(t, "recall named", s.RecallNamed, 0.4)
+	near(t, "false alerts", s.FalseAlertUSD, 100)
+	if !reflect.DeepEqual(s.FalseAlerts, []string{"unidentified service bcrt1qz"}) {
+		t.Errorf("false alerts %v", s.FalseAlerts)
+	}
+}

@@ -1,8 +1,10 @@
 package world
 
 import (
+	"cmp"
 	"fmt"
 	"math/big"
+	"slices"
 
 	"github.com/chaintrace/chaintrace/internal/sim/btcw"
 	"github.com/chaintrace/chaintrace/internal/sim/ethw"
@@ -260,6 +262,36 @@ func (w *world) bridgeOut(from common.Address, wei *big.Int, to btcw.Addr, sink 
 	return h, sats, nil
 }
 
+// bridgeReserve is what the custodian keeps for the heists while any of
+// them may still bridge: regtest's subsidy caps Bitcoin's supply near
+// 15,000 BTC, so in a long world background users could otherwise bridge
+// the float away before a heist's releases fall due.
+const bridgeReserve = 3_500 * sat
+
+// heistBridgeSteps is how long after its start a heist may still bridge.
+const heistBridgeSteps = 300
+
+// bridgeLiquid reports whether the custodian can take on an ETH->BTC
+// release of sats for a background user: what its float holds, less the
+// releases already owed and the heists' reserve. A bridge short of
+// liquidity refuses deposits it cannot honour; the user does something
+// else.
+func (w *world) bridgeLiquid(sats int64) bool {
+	owed := int64(0)
+	for _, r := range w.bridge.releases {
+		if r.wei == nil {
+			owed += r.sats
+		}
+	}
+	reserve := int64(0)
+	for _, h := range w.heists {
+		if w.step <= h.start+heistBridgeSteps {
+			reserve = bridgeReserve
+		}
+	}
+	return w.bridge.float.total()-owed-reserve >= sats
+}
+
 // bridgeIn schedules the ETH release of sats paid to the custodian's
 // deposit address.
 func (w *world) bridgeIn(sats int64, to common.Address, done func(*big.Int)) {
@@ -321,5 +353,43 @@ func (w *world) bridgeOps() error {
 			return err
 		}
 	}
-	return nil
+	return w.mergeSmallest(&br.float, 60, 40)
+}
+
+// mergeSmallest merges the n smallest spendable coins of wl into one when
+// it holds more than above coins, as a custodian consolidates: a float
+// fed by many small swept deposits could otherwise not pay a large
+// release from the 50 largest coins a payment takes.
+func (w *world) mergeSmallest(wl *wallet, above, n int) error {
+	if len(wl.coins) <= above {
+		return nil
+	}
+	idx := make([]int, 0, len(wl.coins))
+	for i, c := range wl.coins {
+		if w.spendable(c) {
+			idx = append(idx, i)
+		}
+	}
+	if len(idx) < 2 {
+		return nil
+	}
+	slices.SortStableFunc(idx, func(a, b int) int { return cmp.Compare(wl.coins[a].Value, wl.coins[b].Value) })
+	idx = idx[:min(n, len(idx))]
+	slices.Sort(idx)
+	var ins, keep []btcw.Coin
+	j := 0
+	for i, c := range wl.coins {
+		if j < len(idx) && idx[j] == i {
+			ins = append(ins, c)
+			j++
+		} else {
+			keep = append(keep, c)
+		}
+	}
+	if total(ins) <= w.fee(len(ins), 1)+dust {
+		return nil
+	}
+	wl.coins = keep
+	_, _, _, err := w.pay(ins, nil, wl.addr, wl.add, wl.opts)
+	return err
 }

@@ -174,7 +174,11 @@ func (w *world) ethAction() error {
 		_, err := w.poolDeposit(u.eth, d, w.between(5, 60), to, func(*big.Int) { uu.eth = to })
 		return err
 	case r < 89:
-		_, _, err := w.bridgeOut(u.eth, part(5, 40), u.recvAddr(w), u.w.add)
+		v := part(5, 40)
+		if !w.bridgeLiquid(new(big.Int).Quo(v, big.NewInt(WeiPerSat)).Int64()) {
+			return nil
+		}
+		_, _, err := w.bridgeOut(u.eth, v, u.recvAddr(w), u.w.add)
 		return err
 	case r < 91:
 		o := w.otc[w.intn(len(w.otc))]

@@ -21,7 +21,23 @@
 //	PostgreSQL load (once, cached)    COPY 200 s, keys, indexes and
 //	                                  VACUUM ANALYZE 72 s; 11.4 GB
 //
-// Traces visit 127k to 1.88M transactions (median 219k), at 58 to 91 µs
+// Over the in-memory graph index (graphidx, the engine's reader since
+// 2026-11-25), same parameters, 20 sets, with other test jobs sharing the
+// 2 cores (a run queue of 6 to 12, which inflated both sides' wall time):
+//
+//	graph index                       4.64 GB, 175 bytes/tx, 89 bytes/output;
+//	                                  built in 180 s (once, saved), loaded in 13 s
+//	Go engine p50 / p99               6.5 s / 119 s (CPU 3.5 s / 78 s)
+//	Go peak heap                      9,551 MiB, of which 4,426 MiB the index
+//	PostgreSQL p50 / p99              15.2 s / 101 s
+//	pg_p50 / go_p50                   2.33
+//
+// A CPU profile of the index runs puts half the engine's time in
+// assembling the Result (sorting edges and nodes by string ids) and most
+// of the rest in its string-keyed maps and address encoding; reads from
+// the index are 9% of it.
+//
+// With the store engine, traces visit 127k to 1.88M transactions (median 219k), at 58 to 91 µs
 // each in the engine, about 70% of it in store point reads (Spender,
 // AddrKey, Tx). That run used the store as ingest left it (1,500 tables,
 // many in level 0); the store is now compacted once after the build (98 s,

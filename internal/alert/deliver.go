@@ -201,6 +201,9 @@ func (d *Deliverer) Step(ctx context.Context) (int, error) {
 	defer w.Close()
 	ok := 0
 	for _, p := range list {
+		if ctx.Err() != nil {
+			break
+		}
 		v, found, err := d.db.MonitorGet(ctx, store.MonAlert, monitor.SeqKey(p.seq))
 		if err != nil {
 			return ok, err
@@ -217,9 +220,6 @@ func (d *Deliverer) Step(ctx context.Context) (int, error) {
 			if a, derr = monitor.DecodeAlert(v); derr == nil {
 				derr = d.post(ctx, h, a.ID, v)
 			}
-		}
-		if ctx.Err() != nil {
-			break
 		}
 		if derr == nil {
 			w.DeleteMonitor(store.MonPending, p.key)
@@ -275,9 +275,12 @@ func (d *Deliverer) fanOut(ctx context.Context, hooks []Webhook) error {
 	return w.Commit(ctx, true)
 }
 
-// post sends one alert body to h; any answer but a 2xx is an error.
+// post sends one alert body to h; any answer but a 2xx is an error. A
+// delivery under way when ctx ends (a follower stopping) runs to its
+// answer or its timeout, so that its outcome is recorded and a graceful
+// restart sends nothing twice.
 func (d *Deliverer) post(ctx context.Context, h Webhook, id string, body []byte) error {
-	ctx, cancel := context.WithTimeout(ctx, d.opts.Timeout)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.opts.Timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, h.URL, bytes.NewReader(body))
 	if err != nil {

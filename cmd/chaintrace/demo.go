@@ -16,7 +16,6 @@ import (
 	"github.com/btcsuite/btcd/wire"
 	"github.com/chaintrace/chaintrace/internal/btc/blkfile"
 	"github.com/chaintrace/chaintrace/internal/eval"
-	"github.com/chaintrace/chaintrace/internal/ingest"
 	"github.com/chaintrace/chaintrace/internal/model"
 	"github.com/chaintrace/chaintrace/internal/progress"
 	"github.com/chaintrace/chaintrace/internal/query"
@@ -107,20 +106,7 @@ func runDemo(ctx context.Context, g *globals, f *demoFlags) error {
 	printWorld(out, w, time.Since(start))
 
 	fmt.Fprintln(out, "== 2. ingesting both chains through the real ingesters")
-	reps := map[string]*progress.Reporter{}
-	start = time.Now()
-	prep, err := eval.Prepare(ctx, worldDir, dg.dataDir, eval.PrepareOptions{Logger: g.log, Force: true,
-		Progress: func(chain string, s ingest.Status) {
-			r, ok := reps[chain]
-			if !ok {
-				r = progress.New(os.Stderr, g.log, "ingesting "+chain, "blocks", 0)
-				reps[chain] = r
-			}
-			r.Update(int64(s.Height), int64(s.Target), "txs", s.Txs)
-		}})
-	for _, r := range reps {
-		r.Finish()
-	}
+	prep, err := prepareWorld(ctx, &dg, worldDir, true)
 	if err != nil {
 		return err
 	}
@@ -146,10 +132,19 @@ func runDemo(ctx context.Context, g *globals, f *demoFlags) error {
 		return err
 	}
 
-	fmt.Fprintln(out, "\n== 5. tracing every heist (forward, haircut, across the bridge, peel chains followed)")
-	ws, err := workspace.Open(ctx, dg.dataDir, workspace.Options{Bridges: prep.Bridges, Logger: g.log})
+	fmt.Fprintln(out, "\n== 5. tracing every heist (forward, haircut, across the bridge, peel chains followed, services recognised by behaviour)")
+	ws, err := workspace.Open(ctx, dg.dataDir, workspace.Options{Bridges: prep.Bridges, Logger: g.log, DetectServices: true})
 	if err != nil {
 		return err
+	}
+	for _, chain := range sortedKeys(ws.Services()) {
+		r := ws.Services()[chain]
+		deposits := 0
+		for _, sv := range r.Services {
+			deposits += len(sv.Deposits)
+		}
+		fmt.Fprintf(out, "   %s: %d deposit-sweep services recognised by behaviour (%d deposit addresses), labelled or not, in %s\n",
+			chain, len(r.Services), deposits, r.Elapsed.Round(time.Millisecond))
 	}
 	trep := progress.New(os.Stderr, g.log, "tracing heists", "traces", 0)
 	r, err := eval.Run(ctx, ws.Multi(), w, eval.Options{Models: []trace.Model{eval.DefaultModel}, Rules: []string{eval.RulesDefault},

@@ -98,21 +98,7 @@ func runEval(ctx context.Context, g *globals, f *evalFlags) error {
 	default:
 		return fmt.Errorf("eval: --model %q: want poison, haircut or fifo", f.model)
 	}
-	reps := map[string]*progress.Reporter{}
-	prep, err := eval.Prepare(ctx, f.world, g.dataDir, eval.PrepareOptions{
-		Logger: g.log, Force: f.force,
-		Progress: func(chain string, s ingest.Status) {
-			r, ok := reps[chain]
-			if !ok {
-				r = progress.New(os.Stderr, g.log, "ingesting "+chain, "blocks", 0)
-				reps[chain] = r
-			}
-			r.Update(int64(s.Height), int64(s.Target), "txs", s.Txs)
-		},
-	})
-	for _, r := range reps {
-		r.Finish()
-	}
+	prep, err := prepareWorld(ctx, g, f.world, f.force)
 	if err != nil {
 		return err
 	}
@@ -144,4 +130,25 @@ func runEval(ctx context.Context, g *globals, f *evalFlags) error {
 		return r.WriteMarkdown(g.out)
 	}
 	return r.WriteText(g.out)
+}
+
+// prepareWorld ingests a world's chains and labels into g.dataDir (see
+// eval.Prepare), with a progress report per chain on stderr.
+func prepareWorld(ctx context.Context, g *globals, worldDir string, force bool) (*eval.Prepared, error) {
+	reps := map[string]*progress.Reporter{}
+	prep, err := eval.Prepare(ctx, worldDir, g.dataDir, eval.PrepareOptions{
+		Logger: g.log, Force: force,
+		Progress: func(chain string, s ingest.Status) {
+			r, ok := reps[chain]
+			if !ok {
+				r = progress.New(os.Stderr, g.log, "ingesting "+chain, "blocks", 0)
+				reps[chain] = r
+			}
+			r.Update(int64(s.Height), int64(s.Target), "txs", s.Txs)
+		},
+	})
+	for _, r := range reps {
+		r.Finish()
+	}
+	return prep, err
 }

@@ -11,12 +11,12 @@ import (
 	"testing"
 
 	"github.com/btcsuite/btcd/blockchain"
-	"github.com/btcsuite/btcd/btcec/v2/ecdsa"
 	"github.com/btcsuite/btcd/btcutil"
 	"github.com/btcsuite/btcd/chaincfg"
 	"github.com/btcsuite/btcd/txscript"
 	"github.com/btcsuite/btcd/wire"
 	"github.com/chaintrace/chaintrace/internal/sim/btcgen"
+	"github.com/chaintrace/chaintrace/internal/sim/simtest"
 )
 
 // This file is the tests' independent view of the ledger's files: a plain
@@ -159,7 +159,7 @@ func validateBlock(t *testing.T, net *chaincfg.Params, b *wire.MsgBlock, h int, 
 			if c.height == h {
 				v.chained++
 			}
-			kind := checkSpend(t, txin, c.script)
+			kind := simtest.CheckSpend(t, txin, c.script)
 			if kind == "p2wpkh" || kind == "p2sh-p2wpkh" {
 				sigops++
 			}
@@ -204,68 +204,6 @@ func addOutputs(tx *wire.MsgTx, h int, coinbase bool, v *verdict) {
 		}
 		v.utxos[wire.OutPoint{Hash: hash, Index: uint32(i)}] = vcoin{value: o.Value, height: h, coinbase: coinbase, script: o.PkScript}
 	}
-}
-
-// checkSpend checks that input in has the shape a real spend of script
-// has, with keys and redeem scripts that hash to what the output commits
-// to, and returns the kind of spend.
-func checkSpend(t *testing.T, in *wire.TxIn, script []byte) string {
-	t.Helper()
-	pushes, err := txscript.PushedData(in.SignatureScript)
-	if err != nil {
-		t.Fatalf("input %v: scriptSig does not parse: %v", in.PreviousOutPoint, err)
-	}
-	wit := in.Witness
-	fail := func(what string) {
-		t.Fatalf("input %v spending %x: %s (scriptSig %x, witness %x)", in.PreviousOutPoint, script, what, in.SignatureScript, wit)
-	}
-	sig := func(s []byte) {
-		if len(s) < 71 || len(s) > 72 || s[len(s)-1] != 0x01 {
-			fail("signature size or sighash")
-		}
-		if _, err := ecdsa.ParseDERSignature(s[:len(s)-1]); err != nil {
-			fail("signature is not DER: " + err.Error())
-		}
-	}
-	key := func(pk, hash []byte) {
-		if len(pk) != 33 || pk[0] != 2 && pk[0] != 3 || !bytes.Equal(btcutil.Hash160(pk), hash) {
-			fail("public key does not match")
-		}
-	}
-	switch txscript.GetScriptClass(script) {
-	case txscript.PubKeyHashTy:
-		if len(pushes) != 2 || len(wit) != 0 {
-			fail("not a P2PKH spend")
-		}
-		sig(pushes[0])
-		key(pushes[1], script[3:23])
-		return "p2pkh"
-	case txscript.WitnessV0PubKeyHashTy:
-		if len(pushes) != 0 || len(wit) != 2 {
-			fail("not a P2WPKH spend")
-		}
-		sig(wit[0])
-		key(wit[1], script[2:22])
-		return "p2wpkh"
-	case txscript.WitnessV1TaprootTy:
-		if len(pushes) != 0 || len(wit) != 1 || len(wit[0]) != 64 {
-			fail("not a taproot key-path spend")
-		}
-		return "p2tr"
-	case txscript.ScriptHashTy:
-		if len(pushes) != 1 || !bytes.Equal(btcutil.Hash160(pushes[0]), script[2:22]) {
-			fail("redeem script does not match")
-		}
-		redeem := pushes[0]
-		if txscript.GetScriptClass(redeem) != txscript.WitnessV0PubKeyHashTy || len(wit) != 2 {
-			fail("not a P2SH-P2WPKH spend")
-		}
-		sig(wit[0])
-		key(wit[1], redeem[2:22])
-		return "p2sh-p2wpkh"
-	}
-	fail("spends an output of an unexpected class")
-	return ""
 }
 
 // fileSums returns the SHA-256 of every file in dir, by name.

@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"time"
+
+	"github.com/chaintrace/chaintrace/internal/filelock"
 )
 
 // Dir is where the monitor's definitions live under a data directory:
@@ -69,7 +71,7 @@ func EditJSON(ctx context.Context, path string, v any, edit func() error) error 
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return fmt.Errorf("monitor: %w", err)
 	}
-	unlock, err := lockFile(ctx, path+".lock")
+	unlock, err := filelock.Lock(ctx, path+".lock")
 	if err != nil {
 		return err
 	}

@@ -17,6 +17,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/chaintrace/chaintrace/internal/filelock"
 )
 
 // btcdModule is the module whose main package is the node.
@@ -73,7 +75,7 @@ func Build(ctx context.Context, logf func(format string, args ...any)) (string, 
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", fmt.Errorf("btcdtest: %w", err)
 	}
-	unlock, err := lockFile(ctx, filepath.Join(dir, ".lock"))
+	unlock, err := filelock.Lock(ctx, filepath.Join(dir, ".lock"))
 	if err != nil {
 		return "", fmt.Errorf("btcdtest: locking %s: %w", dir, err)
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"runtime"
+	"runtime/pprof"
 	"sort"
 	"text/tabwriter"
 	"time"
@@ -18,6 +20,9 @@ type simFlags struct {
 	out  string
 	seed int64
 	txs  int64
+	// memprofile, when set, gets a heap profile taken as the last step
+	// finishes, while the generator's state is still live.
+	memprofile string
 }
 
 func newSimCmd(g *globals) *cobra.Command {
@@ -46,6 +51,8 @@ truth.`,
 	fl.StringVar(&f.out, "out", "", "directory to write the world into (required; must not hold a world)")
 	fl.Int64Var(&f.seed, "seed", 1, "seed of the world")
 	fl.Int64Var(&f.txs, "txs", 40_000, "about how many transactions both chains hold together")
+	fl.StringVar(&f.memprofile, "memprofile", "", "write a heap profile of the generator's live state at its last step to this file")
+	_ = fl.MarkHidden("memprofile")
 	return cmd
 }
 
@@ -58,12 +65,19 @@ func runSim(ctx context.Context, g *globals, f *simFlags) error {
 	}
 	rep := progress.New(os.Stderr, g.log, "generating", "steps", 0)
 	began := time.Now()
+	var profErr error
 	w, err := world.Generate(ctx, f.out, world.Config{Seed: f.seed, Txs: f.txs, Progress: func(s world.Stats) {
 		rep.Update(int64(s.Step), int64(s.Steps), "txs", s.BTCTxs+s.ETHTxs, "tx_per_s", int64(s.TxPerSec))
+		if f.memprofile != "" && s.Step+1 >= s.Steps {
+			profErr = writeHeapProfile(f.memprofile)
+		}
 	}})
 	rep.Finish()
 	if err != nil {
 		return err
+	}
+	if profErr != nil {
+		return profErr
 	}
 	elapsed := time.Since(began)
 	out := g.out
@@ -98,6 +112,23 @@ func runSim(ctx context.Context, g *globals, f *simFlags) error {
 	}
 	tw.Flush()
 	fmt.Fprintf(out, "next: chaintrace eval --world %s --data DIR\n", f.out)
+	return nil
+}
+
+// writeHeapProfile writes the live heap, after a collection, to path.
+func writeHeapProfile(path string) error {
+	fh, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("sim: %w", err)
+	}
+	runtime.GC()
+	err = pprof.Lookup("heap").WriteTo(fh, 0)
+	if cerr := fh.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("sim: memprofile: %w", err)
+	}
 	return nil
 }
 

@@ -315,6 +315,24 @@ func (c *Chain) acct(addr common.Address) *account {
 	return a
 }
 
+// Forget drops addr's account and token balances from the ledger, for an
+// address its owner has abandoned, so that a long simulation's ledger
+// does not grow with every address it ever retired. Nothing written
+// changes: the export holds transactions, not state. A later credit to
+// addr starts a fresh account holding only that credit and nonce 0, so
+// the caller must never make addr sign again (its transactions would
+// reuse nonces, and so hashes) nor rely on its balance. Contracts are
+// kept.
+func (c *Chain) Forget(addr common.Address) {
+	if a := c.accts[addr]; a == nil || a.contract {
+		return
+	}
+	delete(c.accts, addr)
+	for _, tok := range c.tokOrder {
+		delete(c.tokBal, tokKey{tok, addr})
+	}
+}
+
 // NewAddr returns a fresh externally owned address, derived from the seed
 // and a counter so that the same script gives the same addresses.
 func (c *Chain) NewAddr() common.Address {

@@ -259,7 +259,24 @@ func (c *Chain) submit(op string, from, to common.Address, create bool, gas uint
 	c.burnt.Add(&c.burnt, part.Mul(uint256.NewInt(gas), &c.baseFee))
 	c.pendTips.Add(&c.pendTips, part.Mul(uint256.NewInt(gas), &c.tip))
 	t.hash = c.txHash(t)
+	c.dropZeroTokens()
 	return t.hash, nil
+}
+
+// dropZeroTokens removes the token balances the accepted transaction
+// emptied: a missing balance reads as zero, and keeping them would grow
+// the ledger with every deposit address ever swept.
+func (c *Chain) dropZeroTokens() {
+	for i := range c.undo {
+		e := &c.undo[i]
+		if e.kind != undoToken {
+			continue
+		}
+		if b := c.tokBal[e.key]; b != nil && b.IsZero() {
+			delete(c.tokBal, e.key)
+		}
+	}
+	c.undo = c.undo[:0]
 }
 
 // describe names an effect in an error.

@@ -169,9 +169,11 @@ func (w *world) ethAction() error {
 		if spare.Cmp(d) < 0 {
 			return nil
 		}
-		to := w.e.NewAddr()
+		// Once withdrawn to a fresh address the user abandons the old one,
+		// which the ledger may then forget: nothing sends from it again.
+		from, to := u.eth, w.e.NewAddr()
 		uu := u
-		_, err := w.poolDeposit(u.eth, d, w.between(5, 60), to, func(*big.Int) { uu.eth = to })
+		_, err := w.poolDeposit(from, d, w.between(5, 60), to, func(*big.Int) { w.e.Forget(from); uu.eth = to })
 		return err
 	case r < 89:
 		v := part(5, 40)

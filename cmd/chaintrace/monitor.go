@@ -162,12 +162,7 @@ func newAlertsCmd(g *globals) *cobra.Command {
 	list := &cobra.Command{
 		Use: "list", Short: "List stored alerts (and retractions), oldest first", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			db, err := openMonitorStore(cmd.Context(), g, chain, true)
-			if err != nil {
-				return err
-			}
-			defer db.Close()
-			as, err := alert.List(cmd.Context(), db, 0, limit)
+			as, err := listAlerts(cmd.Context(), g, chain, limit)
 			if err != nil {
 				return err
 			}
@@ -221,11 +216,12 @@ func newAlertsCmd(g *globals) *cobra.Command {
 	for _, c := range []*cobra.Command{list, deliver, dead} {
 		c.Flags().StringVar(&chain, "chain", "", "chain id (default: the only Bitcoin store under --data)")
 	}
+	tail := newAlertsTailCmd(g)
 	list.Flags().BoolVar(&asJSON, "json", false, "JSON output")
 	list.Flags().IntVar(&limit, "limit", 0, "at most this many (0: all)")
 	dead.Flags().BoolVar(&asJSON, "json", false, "JSON output")
 	deliver.Flags().BoolVar(&follow, "follow", false, "keep delivering until interrupted")
-	cmd.AddCommand(list, deliver, dead)
+	cmd.AddCommand(list, deliver, dead, tail)
 	return cmd
 }
 
@@ -304,15 +300,24 @@ func ingestBTCMonitored(ctx context.Context, g *globals, src ingest.BlockSource,
 	opts.Monitor = m
 	dctx, stop := context.WithCancel(ctx)
 	var wg sync.WaitGroup
+	jw := monitor.NewJournalWriter(g.dataDir, btc.ChainID(network))
 	if opts.Follow {
 		d := alert.NewDeliverer(db, alert.Options{Data: g.dataDir, Logger: g.log})
 		wg.Go(func() { _ = d.Run(dctx) })
+		wg.Go(func() {
+			jw.Run(dctx, db, 100*time.Millisecond, func(err error) { g.log.Warn("monitor: journalling alerts failed", "err", err) })
+		})
 	}
 	st, err := ingest.NewBTC(db, src, opts).Run(ctx)
 	stop()
 	wg.Wait()
 	if err != nil {
 		return st, err
+	}
+	if !opts.Follow {
+		if _, err := jw.Sync(ctx, db); err != nil {
+			return st, err
+		}
 	}
 	if err := db.Flush(); err != nil {
 		return st, err

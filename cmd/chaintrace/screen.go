@@ -211,7 +211,7 @@ func serveAPI(ctx context.Context, g *globals, addr, rules string) error {
 		// latency down at a modest memory cost.
 		debug.SetGCPercent(400)
 	}
-	srv := api.NewServer(api.Config{Screener: env.screener, Labels: env.labels, Logger: g.log, Version: "dev"})
+	srv := api.NewServer(api.Config{Screener: env.screener, Labels: env.labels, Logger: g.log, Version: "dev", AlertData: g.dataDir})
 	go reloadOnHUP(ctx, g, srv, env.labels)
 	g.log.Info("serving", "addr", addr, "labelled_addresses", env.screener.Index().Len())
 	err = srv.Run(ctx, addr)

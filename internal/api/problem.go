@@ -45,6 +45,8 @@ var (
 	probBatchTooLarge    = problemKind{"batch-too-large", "Batch too large", http.StatusRequestEntityTooLarge}
 	probUnsupportedMedia = problemKind{"unsupported-media-type", "Unsupported media type", http.StatusUnsupportedMediaType}
 	probActorNotFound    = problemKind{"actor-not-found", "Actor not found", http.StatusNotFound}
+	probUnknownCursor    = problemKind{"unknown-cursor", "Unknown cursor", http.StatusBadRequest}
+	probNoAlerts         = problemKind{"alerts-unavailable", "Alerts unavailable", http.StatusNotFound}
 	probTimeout          = problemKind{"timeout", "Request timed out", http.StatusGatewayTimeout}
 	probCancelled        = problemKind{"cancelled", "Request cancelled", http.StatusServiceUnavailable}
 	probInternal         = problemKind{"internal", "Internal server error", http.StatusInternalServerError}

@@ -13,6 +13,8 @@
 //	POST /api/v1/screen                    batch: {"addresses":[{"chain":..,"address":..}]}
 //	GET  /api/v1/labels/{chain}/{address}  every label, retired ones included
 //	GET  /api/v1/actors/{id}               an actor and its root
+//	GET  /api/v1/alerts                    alerts from the journal; ?chain, ?watch, ?since=ID, ?limit
+//	GET  /api/v1/alerts/stream             server-sent events, resumed by Last-Event-ID
 //	GET  /healthz                          liveness and index size
 //	GET  /metrics                          Prometheus exposition
 package api
@@ -89,6 +91,14 @@ type Config struct {
 	ReadHeaderTimeout, ReadTimeout, WriteTimeout, IdleTimeout time.Duration
 	// Version is reported by /healthz.
 	Version string
+	// AlertData is the data directory whose alert journal
+	// (monitor.JournalPath) the alert routes read; empty means they
+	// answer that alerts are unavailable.
+	AlertData string
+	// AlertPoll is how often a stream looks for new alerts, Heartbeat
+	// how often an idle stream sends a comment (defaults DefaultAlertPoll
+	// and DefaultHeartbeat).
+	AlertPoll, Heartbeat time.Duration
 }
 
 // Server is the HTTP API. Its handler is safe for concurrent use.
@@ -101,6 +111,9 @@ type Server struct {
 	metrics  *metrics
 	mux      *http.ServeMux
 	ids      *idGen
+	// stopping ends the alert streams when the server shuts down.
+	stopping context.Context
+	stop     context.CancelFunc
 }
 
 // NewServer returns a server for cfg.
@@ -122,7 +135,10 @@ func NewServer(cfg Config) *Server {
 	setDur(&cfg.ReadTimeout, DefaultReadTimeout)
 	setDur(&cfg.WriteTimeout, DefaultWriteTimeout)
 	setDur(&cfg.IdleTimeout, DefaultIdleTimeout)
+	setDur(&cfg.AlertPoll, DefaultAlertPoll)
+	setDur(&cfg.Heartbeat, DefaultHeartbeat)
 	s := &Server{cfg: cfg, screener: cfg.Screener, labels: cfg.Labels, log: cfg.Logger, reg: cfg.Registry, ids: newIDGen()}
+	s.stopping, s.stop = context.WithCancel(context.Background())
 	if s.screener == nil {
 		var err error
 		if s.screener, err = screen.New(nil, nil, screen.DefaultRules()); err != nil {
@@ -147,6 +163,8 @@ func (s *Server) routes() {
 	m.HandleFunc("POST /api/v1/screen", s.handleBatch)
 	m.HandleFunc("GET /api/v1/labels/{chain}/{address}", s.handleLabels)
 	m.HandleFunc("GET /api/v1/actors/{id}", s.handleActor)
+	m.HandleFunc("GET /api/v1/alerts", s.handleAlerts)
+	m.HandleFunc("GET /api/v1/alerts/stream", s.handleAlertStream)
 	m.HandleFunc("GET /healthz", s.handleHealth)
 	m.Handle("GET /metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelError)}))
 	s.mux = m
@@ -203,6 +221,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		// shutting down lets them finish.
 		BaseContext: func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
+	srv.RegisterOnShutdown(s.stopStreams)
 	s.log.LogAttrs(ctx, slog.LevelInfo, "api listening", slog.String("addr", ln.Addr().String()))
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

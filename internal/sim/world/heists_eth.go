@@ -1,6 +1,7 @@
 package world
 
 import (
+	"fmt"
 	"math/big"
 
 	"github.com/chaintrace/chaintrace/internal/sim/btcw"
@@ -266,10 +267,47 @@ func (w *world) mixedOut(h *heistRec, group []btcw.Coin) error {
 // dispersal steals from Bluefin's Ethereum hot wallet, disperses the ETH
 // over many accounts, bridges most to Bitcoin and swaps the rest to USDT
 // for OTC desks.
+// refillHot moves what Bluefin's Ethereum hot wallet lacks for a theft
+// of amount from its cold wallet, in the same block, as an exchange tops
+// up its hot wallet from cold storage: in a long world the hot wallet has
+// long since sent its surplus to cold storage. A hot wallet already
+// holding enough (as in small worlds) is left alone. It returns what the
+// hot wallet can then give, at most amount.
+func (w *world) refillHot(amount *big.Int) (*big.Int, error) {
+	x := w.exch[1]
+	need := new(big.Int).Add(amount, w.gasFee(ethw.GasSend))
+	if have := w.ethBal(x.ethHot); have.Cmp(need) < 0 {
+		move := new(big.Int).Sub(w.ethBal(x.ethCld), w.gasFee(ethw.GasSend))
+		if short := new(big.Int).Sub(need, have); move.Cmp(short) > 0 {
+			move = short
+		}
+		if move.Sign() > 0 {
+			if _, err := w.send(x.ethCld, x.ethHot, move); err != nil {
+				return nil, err
+			}
+		}
+	}
+	can := new(big.Int).Sub(w.ethBal(x.ethHot), w.gasFee(ethw.GasSend))
+	if can.Cmp(amount) > 0 {
+		can.Set(amount)
+	}
+	return can, nil
+}
+
 func (w *world) dispersal(h *heistRec) error {
 	x := w.exch[1]
 	a := w.newAcct(h)
-	amount := ether(h.p("eth"))
+	amount, err := w.refillHot(ether(h.p("eth")))
+	if err != nil {
+		return err
+	}
+	if amount.Sign() <= 0 {
+		return fmt.Errorf("world: heist %s: %s's hot wallet holds nothing to steal", h.spec.ID, x.ent.Name)
+	}
+	if amount.Cmp(ether(h.p("eth"))) != 0 {
+		// Recorded only when the wallet could not give the whole amount.
+		h.spec.Params["eth_taken"], _ = new(big.Float).Quo(new(big.Float).SetInt(amount), big.NewFloat(1e18)).Float64()
+	}
 	hash, err := w.send(x.ethHot, a, amount)
 	if err != nil {
 		return err

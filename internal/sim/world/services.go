@@ -118,7 +118,17 @@ func (w *world) sweep(x *exchange) error {
 		if u := w.usdtBal(p.a); u.Sign() > 0 {
 			need := w.gasFee(ethw.GasTokenTransfer)
 			if have := w.ethBal(p.a); have.Cmp(need) < 0 {
-				if _, err := w.send(x.ethHot, p.a, need.Sub(need, have)); err != nil {
+				top := need.Sub(need, have)
+				if !w.canPay(x.ethHot, top, ethw.GasSend) {
+					// The hot wallet cannot fund the sweep's gas (it was
+					// just robbed, say): the sweep waits for the deposits
+					// that refill it.
+					p.due = w.step + 1
+					x.ependSet[p.a] = true
+					ekeep = append(ekeep, p)
+					continue
+				}
+				if _, err := w.send(x.ethHot, p.a, top); err != nil {
 					return err
 				}
 			}

@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/btcsuite/btcd/btcutil"
 	"github.com/btcsuite/btcd/chaincfg/chainhash"
 	"github.com/btcsuite/btcd/wire"
 	"github.com/chaintrace/chaintrace/internal/alert"
@@ -119,25 +118,7 @@ func TestMonitorEndToEnd(t *testing.T) {
 		t.Skip("runs btcd")
 	}
 	ctx := t.Context()
-	n := btcdtest.MustStart(ctx, t, btcdtest.Options{Net: btcdtest.RegTest})
-	if err := n.ActivateSegwit(ctx); err != nil {
-		t.Fatal(err)
-	}
-	w := n.Wallet()
-	newAddr := func() btcutil.Address {
-		a, err := w.NewAddress(btcdtest.P2WPKH)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return a
-	}
-	pay := func(a btcutil.Address, v int64) *wire.TxOut {
-		o, err := btcdtest.PayTo(a, btcutil.Amount(v))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return o
-	}
+	n, w, newAddr, pay := regtestNode(t)
 	coin := func(tx *wire.MsgTx, vout uint32) btcdtest.Coin {
 		cs, err := w.Coins(ctx)
 		if err != nil {

@@ -11,8 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/btcsuite/btcd/btcutil"
-	"github.com/btcsuite/btcd/wire"
 	"github.com/chaintrace/chaintrace/internal/btc/btcdtest"
 	"github.com/chaintrace/chaintrace/internal/eth/ethtest"
 	"github.com/chaintrace/chaintrace/internal/model"
@@ -31,25 +29,7 @@ func TestCLITraceAcrossBridge(t *testing.T) {
 		t.Skip("runs btcd and go-ethereum")
 	}
 	ctx := t.Context()
-	n := btcdtest.MustStart(ctx, t, btcdtest.Options{Net: btcdtest.RegTest})
-	if err := n.ActivateSegwit(ctx); err != nil {
-		t.Fatal(err)
-	}
-	w := n.Wallet()
-	newAddr := func() btcutil.Address {
-		a, err := w.NewAddress(btcdtest.P2WPKH)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return a
-	}
-	pay := func(a btcutil.Address, v int64) *wire.TxOut {
-		o, err := btcdtest.PayTo(a, btcutil.Amount(v))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return o
-	}
+	n, w, newAddr, pay := regtestNode(t)
 	thief, custody := newAddr(), newAddr()
 	loot, err := w.Send(ctx, pay(thief, 200_000_000))
 	if err != nil {

@@ -84,24 +84,15 @@ func scanAccount(ctx context.Context, db AccountReader, tip, maxTxs uint64, res 
 		return nil, 0, fmt.Errorf("block %d: %w", tip, err)
 	}
 	end := last.TxNumMin + last.TxNums()
-	from := uint64(0)
-	if end > maxTxs {
-		// The first height whose transactions all fall within the last
-		// maxTxs: block records' first ordinals grow with height.
-		lo, hi := uint64(0), tip
-		for lo < hi {
-			mid := lo + (hi-lo)/2
-			b, err := db.EthBlockByHeight(ctx, mid)
-			if err != nil {
-				return nil, 0, fmt.Errorf("block %d: %w", mid, err)
-			}
-			if b.TxNumMin >= end-maxTxs {
-				hi = mid
-			} else {
-				lo = mid + 1
-			}
+	from, err := startHeight(tip, end, maxTxs, func(h uint64) (uint64, error) {
+		b, err := db.EthBlockByHeight(ctx, h)
+		if err != nil {
+			return 0, err
 		}
-		from = lo
+		return b.TxNumMin, nil
+	})
+	if err != nil {
+		return nil, 0, err
 	}
 	res.From, res.To = from, tip
 	var xs []xfer

@@ -219,3 +219,28 @@ func (s *Service) String() string {
 	return fmt.Sprintf("%s: %d deposit addresses, %d senders, %d forwards over %s", s.Wallet, len(s.Deposits), s.Senders,
 		s.Forwards, s.Span().Round(time.Minute))
 }
+
+// startHeight returns the first height up to tip whose transactions all
+// fall within the last maxTxs of a chain that ends before ordinal end, so
+// that a scan from it reads at most maxTxs transactions; 0 when the chain
+// is shorter. txNumMin gives a height's first transaction ordinal, which
+// grows with height, so a binary search finds it.
+func startHeight(tip, end, maxTxs uint64, txNumMin func(h uint64) (uint64, error)) (uint64, error) {
+	if end <= maxTxs {
+		return 0, nil
+	}
+	lo, hi := uint64(0), tip
+	for lo < hi {
+		mid := lo + (hi-lo)/2
+		first, err := txNumMin(mid)
+		if err != nil {
+			return 0, fmt.Errorf("block %d: %w", mid, err)
+		}
+		if first >= end-maxTxs {
+			hi = mid
+		} else {
+			lo = mid + 1
+		}
+	}
+	return lo, nil
+}

@@ -100,22 +100,15 @@ func scanUTXO(ctx context.Context, db UTXOReader, tip uint64, o *Options, res *R
 		return nil, fmt.Errorf("block %d: %w", tip, err)
 	}
 	end := last.TxNumMin + uint64(last.TxCount)
-	from := uint64(0)
-	if end > o.MaxTxs {
-		lo, hi := uint64(0), tip
-		for lo < hi {
-			mid := lo + (hi-lo)/2
-			b, err := db.BlockByHeight(ctx, mid)
-			if err != nil {
-				return nil, fmt.Errorf("block %d: %w", mid, err)
-			}
-			if b.TxNumMin >= end-o.MaxTxs {
-				hi = mid
-			} else {
-				lo = mid + 1
-			}
+	from, err := startHeight(tip, end, o.MaxTxs, func(h uint64) (uint64, error) {
+		b, err := db.BlockByHeight(ctx, h)
+		if err != nil {
+			return 0, err
 		}
-		from = lo
+		return b.TxNumMin, nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	res.From, res.To = from, tip
 	var out []sweep

@@ -38,6 +38,32 @@ func utxoMainnetBlk(t *testing.T) string {
 	return path
 }
 
+// utxoMainnetStore ingests the real mainnet blocks 0-14131 through
+// chaintrace's own pipeline into a store closed when the test ends, and
+// returns the block file's path with it. It skips in -short mode.
+func utxoMainnetStore(t *testing.T) (string, *store.DB) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("ingests 14,132 mainnet blocks")
+	}
+	path := utxoMainnetBlk(t)
+	ctx := context.Background()
+	db, err := store.Open(ctx, t.TempDir(), store.ChainMeta{Chain: "btc", Network: "mainnet"}, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	src, err := blkfile.Open(ctx, path, wire.MainNet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	if _, err := ingest.NewBTC(db, src, ingest.Options{BatchBytes: 4 << 20}).Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return path, db
+}
+
 // utxoOracleTx is a transaction as btcd's wire and txscript read it.
 type utxoOracleTx struct {
 	ins  []wire.OutPoint // nil for a coinbase
@@ -186,25 +212,8 @@ func utxoOracleForward(txs []utxoOracleTx, where map[wire.OutPoint]utxoOutKey, s
 // 12cbQLTFMXRnSzktFkuoG3eHoMeFtpTu3S, mined block 9 and paid Hal Finney
 // 10 BTC in block 170, the first bitcoin payment between people.
 func TestUTXOMainnet(t *testing.T) {
-	if testing.Short() {
-		t.Skip("ingests 14,132 mainnet blocks")
-	}
-	path := utxoMainnetBlk(t)
+	path, db := utxoMainnetStore(t)
 	ctx := context.Background()
-	db, err := store.Open(ctx, t.TempDir(), store.ChainMeta{Chain: "btc", Network: "mainnet"}, store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	src, err := blkfile.Open(ctx, path, wire.MainNet)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := ingest.NewBTC(db, src, ingest.Options{BatchBytes: 4 << 20}).Run(ctx); err != nil {
-		src.Close()
-		t.Fatal(err)
-	}
-	src.Close()
 	txs, where := utxoOracleChain(t, path)
 	e, err := NewUTXO(db, UTXOOptions{})
 	if err != nil {

@@ -12,10 +12,7 @@ import (
 	"time"
 
 	"github.com/btcsuite/btcd/chaincfg"
-	"github.com/btcsuite/btcd/wire"
 	"github.com/chaintrace/chaintrace/internal/btc"
-	"github.com/chaintrace/chaintrace/internal/btc/blkfile"
-	"github.com/chaintrace/chaintrace/internal/ingest"
 	"github.com/chaintrace/chaintrace/internal/model"
 	"github.com/chaintrace/chaintrace/internal/store"
 	"github.com/chaintrace/chaintrace/internal/trace/graphidx"
@@ -159,25 +156,8 @@ func TestUTXOInMemoryRandom(t *testing.T) {
 // addresses (whose value moved) and from sets of 20, then poison, FIFO and backward traces
 // from a few of them.
 func TestUTXOInMemoryMainnet(t *testing.T) {
-	if testing.Short() {
-		t.Skip("ingests 14,132 mainnet blocks")
-	}
-	path := utxoMainnetBlk(t)
+	_, db := utxoMainnetStore(t)
 	ctx := context.Background()
-	db, err := store.Open(ctx, t.TempDir(), store.ChainMeta{Chain: "btc", Network: "mainnet"}, store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	src, err := blkfile.Open(ctx, path, wire.MainNet)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := ingest.NewBTC(db, src, ingest.Options{BatchBytes: 4 << 20}).Run(ctx); err != nil {
-		src.Close()
-		t.Fatal(err)
-	}
-	src.Close()
 	e, err := NewUTXO(db, UTXOOptions{})
 	if err != nil {
 		t.Fatal(err)

@@ -16,6 +16,9 @@ const (
 	KindAlert = "alert"
 	// KindRetraction withdraws an earlier alert whose block was orphaned.
 	KindRetraction = "retraction"
+	// KindRatingChange reports that re-screening a registered deposit
+	// (package kyt) changed its risk rating.
+	KindRatingChange = "rating_change"
 )
 
 // Directions of the movement an alert reports.
@@ -51,6 +54,15 @@ type Alert struct {
 	// the transaction's total output value, both in satoshis.
 	Amount  int64 `json:"amount"`
 	TxValue int64 `json:"tx_value"`
+	// Asset names what moved: "BTC", "ETH", or a token's symbol (its
+	// contract address when the symbol is unknown). Token is the token's
+	// contract address on account chains, empty for the native coin.
+	// Value is the moved amount in the asset's base units (satoshis,
+	// wei, token units) as a decimal integer: on account chains it is
+	// the amount, as wei overflow Amount, which stays 0 there.
+	Asset string `json:"asset,omitempty"`
+	Token string `json:"token,omitempty"`
+	Value string `json:"value,omitempty"`
 	// Hop counts the watch's extensions the moved value went through: 0
 	// for the watched addresses themselves.
 	Hop            int            `json:"hop"`
@@ -58,6 +70,13 @@ type Alert struct {
 	// Retracts and Reason are set on retractions.
 	Retracts string `json:"retracts,omitempty"`
 	Reason   string `json:"reason,omitempty"`
+	// Transfer, UserID, OldRating and NewRating are set on rating
+	// changes: the registered transfer's id, the platform's user id, and
+	// the risk ratings before and after (Reason says what changed).
+	Transfer  string `json:"transfer,omitempty"`
+	UserID    string `json:"user_id,omitempty"`
+	OldRating string `json:"old_rating,omitempty"`
+	NewRating string `json:"new_rating,omitempty"`
 }
 
 // Counterparty is an output the watched value went to (out) or an input

@@ -146,6 +146,20 @@ type Watch struct {
 	Rules     []Rule   `json:"rules"`
 	// Source says where the watch came from: "manual" or "trace:FILE".
 	Source string `json:"source,omitempty"`
+	// Selector, when set, is the rule that chose Addresses from labels
+	// or clusters; re-resolving it after a label import or a clustering
+	// run brings the watch up to date.
+	Selector *Selector `json:"selector,omitempty"`
+}
+
+// Selector chooses a watch's addresses: those labelled with an actor or
+// a category, or the members of the cluster of an address. Exactly one
+// field is set.
+type Selector struct {
+	Actor    string `json:"actor,omitempty"`
+	Category string `json:"category,omitempty"`
+	// Cluster is an address whose cluster's members are watched.
+	Cluster string `json:"cluster,omitempty"`
 }
 
 // ChainNetwork returns the Bitcoin network of a monitored chain id

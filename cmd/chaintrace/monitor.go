@@ -221,7 +221,7 @@ func newAlertsCmd(g *globals) *cobra.Command {
 	list.Flags().IntVar(&limit, "limit", 0, "at most this many (0: all)")
 	dead.Flags().BoolVar(&asJSON, "json", false, "JSON output")
 	deliver.Flags().BoolVar(&follow, "follow", false, "keep delivering until interrupted")
-	cmd.AddCommand(list, deliver, dead, tail)
+	cmd.AddCommand(list, deliver, dead, tail, newAlertsCompactCmd(g))
 	return cmd
 }
 

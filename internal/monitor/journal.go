@@ -289,15 +289,106 @@ func (j *JournalWriter) dropChain(ctx context.Context) error {
 		buf.Write(b)
 		buf.WriteByte('\n')
 	}
+	if err := replaceFile(path, buf.Bytes()); err != nil {
+		return err
+	}
+	j.last = 0
+	return nil
+}
+
+// CompactOptions say which alerts CompactJournal keeps. An alert is kept
+// when any condition holds; the zero value keeps only each chain's last
+// alert.
+type CompactOptions struct {
+	// Since keeps alerts whose time (the block's, for chain alerts) is
+	// at or after it.
+	Since time.Time
+	// KeepLast keeps the journal's last KeepLast alerts whatever their
+	// time.
+	KeepLast int
+}
+
+// CompactJournal rewrites the journal under data without the alerts opts
+// does not keep, and returns how many it kept and dropped. The last alert
+// of every chain is always kept: a JournalWriter finds where its chain
+// stopped by that alert, and without it would journal the chain's whole
+// history again. The new file is renamed over the old one under the
+// journal's lock, so followers append to one or the other, never lose a
+// line, and readers (JournalReader) notice the new file and skip what
+// they have already returned. The alerts stay in the chain stores.
+func CompactJournal(ctx context.Context, data string, opts CompactOptions) (kept, dropped int, err error) {
+	if opts.KeepLast < 0 {
+		return 0, 0, fmt.Errorf("monitor: compact: keep-last %d is negative", opts.KeepLast)
+	}
+	path := JournalPath(data)
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		return 0, 0, nil
+	}
+	unlock, err := filelock.Lock(ctx, path+".lock")
+	if err != nil {
+		return 0, 0, err
+	}
+	defer unlock()
+	as, err := ReadJournal(data)
+	if err != nil {
+		return 0, 0, err
+	}
+	last := map[string]int{}
+	for i := range as {
+		last[as[i].Chain] = i
+	}
+	var buf bytes.Buffer
+	for i := range as {
+		a := &as[i]
+		keep := last[a.Chain] == i || i >= len(as)-opts.KeepLast || (!opts.Since.IsZero() && !a.Time.Before(opts.Since))
+		if !keep {
+			dropped++
+			continue
+		}
+		b, err := json.Marshal(a)
+		if err != nil {
+			return 0, 0, fmt.Errorf("monitor: %w", err)
+		}
+		buf.Write(b)
+		buf.WriteByte('\n')
+		kept++
+	}
+	if dropped == 0 {
+		return kept, 0, nil
+	}
+	if err := replaceFile(path, buf.Bytes()); err != nil {
+		return 0, 0, err
+	}
+	return kept, dropped, nil
+}
+
+// replaceFile writes b to a temporary file next to path, syncs it and
+// renames it over path, so that a crash leaves the old file or the new
+// one, whole.
+func replaceFile(path string, b []byte) error {
 	tmp := path + ".tmp" + strconv.Itoa(os.Getpid())
-	if err := os.WriteFile(tmp, buf.Bytes(), 0o600); err != nil {
+	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+	if err != nil {
 		return fmt.Errorf("monitor: %w", err)
 	}
-	if err := os.Rename(tmp, path); err != nil {
+	_, err = f.Write(b)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
 		_ = os.Remove(tmp)
 		return fmt.Errorf("monitor: %w", err)
 	}
-	j.last = 0
+	if d, err := os.Open(filepath.Dir(path)); err == nil {
+		_ = d.Sync()
+		d.Close()
+	}
 	return nil
 }
 

@@ -54,7 +54,12 @@ and do not stop the import.`,
   chaintrace labels import --format csv --csv-map address=Address,label="Name Tag",chain=eth exchanges.csv`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runLabelsImport(cmd.Context(), g, args[0], format, csvMap, asJSON)
+			if err := runLabelsImport(cmd.Context(), g, args[0], format, csvMap, asJSON); err != nil {
+				return err
+			}
+			// Watches made from an actor or a category follow the labels.
+			refreshAfterImport(cmd.Context(), g, asJSON)
+			return nil
 		},
 	}
 	importCmd.Flags().StringVar(&format, "format", "", "source format (default: detected)")

@@ -32,11 +32,14 @@ func newWatchCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "watch", Short: "Watch addresses for movements (alerts from ingest --follow)"}
 	var chain, name, fromTrace string
 	var addrList, rules []string
+	var sel selectorFlags
 	add := &cobra.Command{
-		Use:   "add (--chain CHAIN --address A[,B] | --from-trace FILE.json)",
+		Use:   "add (--chain CHAIN --address A[,B] | --from-trace FILE.json | --actor A | --category C | --cluster ADDR --chain CHAIN)",
 		Short: "Add a watch: addresses with rules any, above:BTC, category:C, entity:NAME",
 		Example: `  chaintrace watch add --chain btc --address bc1q... --rule category:exchange --name "hot wallet theft"
-  chaintrace watch add --from-trace trace.json --rule any`,
+  chaintrace watch add --from-trace trace.json --rule any
+  chaintrace watch add --actor lazarusgroup --rule any
+  chaintrace watch add --category sanctioned --chain btc`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var rs []monitor.Rule
@@ -46,6 +49,9 @@ func newWatchCmd(g *globals) *cobra.Command {
 					return err
 				}
 				rs = append(rs, r)
+			}
+			if sel.set() {
+				return addSelectorWatches(cmd.Context(), g, &sel, chain, name, rs, len(addrList) > 0 || fromTrace != "")
 			}
 			var ws []monitor.Watch
 			if fromTrace != "" {
@@ -72,6 +78,7 @@ func newWatchCmd(g *globals) *cobra.Command {
 	f.StringArrayVar(&rules, "rule", nil, "rule: any, above:AMOUNT (BTC), category:CATEGORY, entity:NAME (repeatable; default any)")
 	f.StringVar(&name, "name", "", "a name for the watch")
 	f.StringVar(&fromTrace, "from-trace", "", "watch the holdings of a trace (chaintrace trace --json -o FILE)")
+	sel.register(f)
 	var asJSON bool
 	list := &cobra.Command{
 		Use: "list", Short: "List the watches", Args: cobra.NoArgs,
@@ -98,7 +105,7 @@ func newWatchCmd(g *globals) *cobra.Command {
 			return monitor.RemoveWatch(cmd.Context(), g.dataDir, args[0])
 		},
 	}
-	cmd.AddCommand(add, list, rm)
+	cmd.AddCommand(add, list, rm, newWatchRefreshCmd(g))
 	return cmd
 }
 

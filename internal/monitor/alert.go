@@ -80,13 +80,20 @@ type Alert struct {
 }
 
 // Counterparty is an output the watched value went to (out) or an input
-// address it came from (in).
+// address it came from (in); on account chains, the recipient (out) or
+// sender (in) of the transfer.
 type Counterparty struct {
-	Address string  `json:"address,omitempty"`
-	Value   int64   `json:"value"`
-	Tainted int64   `json:"tainted,omitempty"`
-	Watched bool    `json:"watched,omitempty"`
-	Labels  []Label `json:"labels,omitempty"`
+	Address string `json:"address,omitempty"`
+	// Value and Tainted are satoshis (Bitcoin). Account chains set
+	// Amount, the transfer's amount, and TaintedAmount, the watched
+	// value in it, in the asset's base units as decimal integers
+	// instead, as wei overflow int64.
+	Value         int64   `json:"value"`
+	Tainted       int64   `json:"tainted,omitempty"`
+	Amount        string  `json:"amount,omitempty"`
+	TaintedAmount string  `json:"tainted_amount,omitempty"`
+	Watched       bool    `json:"watched,omitempty"`
+	Labels        []Label `json:"labels,omitempty"`
 }
 
 // Label is the part of a label an alert carries.

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"math/bits"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -82,8 +83,13 @@ type Options struct {
 	Labels Labeler
 	// Dust is the smallest tainted value that extends a watch (default
 	// DefaultDust).
-	Dust   int64
-	Logger *slog.Logger
+	Dust int64
+	// AssetDust is the account monitor's (EthMonitor) dust threshold per
+	// asset: keys name the asset as rules do (symbol, contract address,
+	// or the native coin's symbol), values are decimal amounts in whole
+	// units; other assets use DefaultAssetDust.
+	AssetDust map[string]string
+	Logger    *slog.Logger
 }
 
 type outpoint struct {
@@ -410,6 +416,7 @@ func (m *Monitor) raise(ctx context.Context, w Writer, db Reader, b *Block, i in
 			Seq: m.nextSeq, Kind: KindAlert, Watch: wt.ID, WatchName: wt.Name, Rule: r.String(),
 			Chain: m.opts.Chain, Tx: rec.TxID.String(), Height: b.Height, Block: b.Hash.String(), Time: b.Time.UTC(),
 			Direction: e.dir, Amount: e.amount, TxValue: txValue, Hop: e.hop, Counterparties: cps,
+			Asset: NativeAsset(m.opts.Chain), Value: strconv.FormatInt(e.amount, 10),
 		}
 		a.setID()
 		if err := m.put(w, &a); err != nil {
@@ -422,14 +429,20 @@ func (m *Monitor) raise(ctx context.Context, w Writer, db Reader, b *Block, i in
 
 // put writes alert a (its Seq the next number) and its outbox entry.
 func (m *Monitor) put(w Writer, a *Alert) error {
+	return putAlert(w, a, &m.nextSeq, m.log)
+}
+
+// putAlert writes alert a (its Seq *next) and its outbox entry, and
+// advances *next.
+func putAlert(w Writer, a *Alert, next *uint64, log *slog.Logger) error {
 	v, err := json.Marshal(a)
 	if err != nil {
 		return fmt.Errorf("monitor: %w", err)
 	}
 	w.PutMonitor(store.MonAlert, SeqKey(a.Seq), v)
 	w.PutMonitor(store.MonOutbox, SeqKey(a.Seq), nil)
-	m.nextSeq++
-	m.log.Info("monitor: alert", "id", a.ID, "kind", a.Kind, "watch", a.Watch, "rule", a.Rule, "tx", a.Tx, "height", a.Height)
+	*next++
+	log.Info("monitor: alert", "id", a.ID, "kind", a.Kind, "watch", a.Watch, "rule", a.Rule, "tx", a.Tx, "height", a.Height)
 	return nil
 }
 
@@ -480,34 +493,8 @@ func matches(r Rule, e *event, cps []Counterparty) bool {
 // watched outputs b had spent.
 func (m *Monitor) Unwind(ctx context.Context, w Writer, db Reader, b *Block) error {
 	seq0 := m.nextSeq
-	var hk [][]byte
-	err := db.MonitorScan(ctx, store.MonAlertHeight, binary.BigEndian.AppendUint64(nil, b.Height), func(k, _ []byte) (bool, error) {
-		hk = append(hk, append([]byte(nil), k...))
-		return true, nil
-	})
-	if err != nil {
+	if err := retractHeight(ctx, w, db, b.Height, &m.nextSeq, m.log); err != nil {
 		return err
-	}
-	for _, k := range hk {
-		seq := binary.BigEndian.Uint64(k[8:])
-		v, ok, err := db.MonitorGet(ctx, store.MonAlert, SeqKey(seq))
-		if err != nil {
-			return err
-		}
-		w.DeleteMonitor(store.MonAlertHeight, k)
-		if !ok {
-			continue
-		}
-		orig, err := DecodeAlert(v)
-		if err != nil {
-			return err
-		}
-		r := orig
-		r.Seq, r.Kind, r.Retracts, r.Reason = m.nextSeq, KindRetraction, orig.ID, RetractedReason
-		r.setID()
-		if err := m.put(w, &r); err != nil {
-			return err
-		}
 	}
 	for i := range b.Txs {
 		t := &b.Txs[i]
@@ -523,6 +510,52 @@ func (m *Monitor) Unwind(ctx context.Context, w Writer, db Reader, b *Block) err
 	}
 	if m.nextSeq != seq0 {
 		w.SetMetaU64(metaNextSeq, m.nextSeq)
+	}
+	return nil
+}
+
+// tableReader reads the monitor's tables.
+type tableReader interface {
+	MonitorGet(ctx context.Context, t store.MonitorTable, key []byte) ([]byte, bool, error)
+	MonitorScan(ctx context.Context, t store.MonitorTable, prefix []byte, fn func(key, val []byte) (bool, error)) error
+}
+
+// retractHeight writes a retraction (sequence numbers from *next) for
+// each alert the block at height raised, and removes the block's entries
+// of the alert height index, so a second unwind of the height retracts
+// nothing again.
+func retractHeight(ctx context.Context, w Writer, db tableReader, height uint64, next *uint64, log *slog.Logger) error {
+	var hk [][]byte
+	err := db.MonitorScan(ctx, store.MonAlertHeight, binary.BigEndian.AppendUint64(nil, height), func(k, _ []byte) (bool, error) {
+		hk = append(hk, append([]byte(nil), k...))
+		return true, nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, k := range hk {
+		if len(k) != 16 {
+			return fmt.Errorf("monitor: corrupt alert height key %x", k)
+		}
+		seq := binary.BigEndian.Uint64(k[8:])
+		v, ok, err := db.MonitorGet(ctx, store.MonAlert, SeqKey(seq))
+		if err != nil {
+			return err
+		}
+		w.DeleteMonitor(store.MonAlertHeight, k)
+		if !ok {
+			continue
+		}
+		orig, err := DecodeAlert(v)
+		if err != nil {
+			return err
+		}
+		r := orig
+		r.Seq, r.Kind, r.Retracts, r.Reason = *next, KindRetraction, orig.ID, RetractedReason
+		r.setID()
+		if err := putAlert(w, &r, next, log); err != nil {
+			return err
+		}
 	}
 	return nil
 }

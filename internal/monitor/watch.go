@@ -19,6 +19,7 @@ import (
 	"github.com/btcsuite/btcd/chaincfg"
 	"github.com/chaintrace/chaintrace/internal/addrs"
 	"github.com/chaintrace/chaintrace/internal/btc"
+	"github.com/chaintrace/chaintrace/internal/model"
 )
 
 // ErrInvalid is wrapped by every *FieldError.
@@ -58,9 +59,21 @@ const (
 
 // Rule is one condition of a watch.
 type Rule struct {
-	Kind   RuleKind `json:"kind"`
-	Amount int64    `json:"amount,omitempty"` // satoshis, RuleAbove
-	Value  string   `json:"value,omitempty"`  // RuleCategory, RuleEntity
+	Kind RuleKind `json:"kind"`
+	// Amount is RuleAbove's amount in satoshis when it is an amount of
+	// BTC (at most eight decimals, at most 21 million); Bitcoin watches
+	// compare with it.
+	Amount int64 `json:"amount,omitempty"`
+	// Limit is RuleAbove's amount as written, a decimal in whole units
+	// of the asset ("0.5"); account chains read it in the asset's
+	// decimals, as wei and token units overflow Amount. Rules stored
+	// before it existed have only Amount, which stands for it.
+	Limit string `json:"limit,omitempty"`
+	// Asset restricts RuleAbove to one asset: a token's symbol or its
+	// contract address (normalised), or the native coin's symbol. Empty
+	// means the chain's native coin.
+	Asset string `json:"asset,omitempty"`
+	Value string `json:"value,omitempty"` // RuleCategory, RuleEntity
 }
 
 // String is the rule in the form ParseRule reads; alerts name their rule
@@ -68,15 +81,36 @@ type Rule struct {
 func (r Rule) String() string {
 	switch r.Kind {
 	case RuleAbove:
-		return "above:" + formatBTC(r.Amount)
+		s := "above:" + r.limit()
+		if r.Asset != "" {
+			s += ":" + r.Asset
+		}
+		return s
 	case RuleCategory, RuleEntity:
 		return string(r.Kind) + ":" + r.Value
 	}
 	return string(r.Kind)
 }
 
-// ParseRule reads "any", "above:AMOUNT" (in BTC, e.g. 0.5), "category:C"
-// or "entity:NAME".
+// limit is RuleAbove's decimal amount: Limit, or for rules stored before
+// it existed, Amount in BTC.
+func (r Rule) limit() string {
+	if r.Limit != "" {
+		return r.Limit
+	}
+	return formatBTC(r.Amount)
+}
+
+// maxDecimals bounds the fraction of an amount in a rule: no asset has
+// more than 18 decimals in practice, and the limit keeps the scaled
+// amount far inside 256 bits.
+const maxDecimals = 36
+
+// ParseRule reads "any", "above:AMOUNT" (in the chain's native coin, BTC
+// or ETH, e.g. 0.5), "above:AMOUNT:ASSET" (a token's symbol or contract
+// address), "category:C" or "entity:NAME". Whether an amount fits its
+// chain (eight decimals for BTC) is Watch.Check's to say, as ParseRule
+// does not know the chain.
 func ParseRule(s string) (Rule, error) {
 	bad := func(why string) error { return &FieldError{Field: "rule", Value: s, Reason: why} }
 	kind, arg, hasArg := strings.Cut(strings.TrimSpace(s), ":")
@@ -87,11 +121,21 @@ func ParseRule(s string) (Rule, error) {
 		}
 		return Rule{Kind: RuleAny}, nil
 	case RuleAbove:
-		sat, err := parseBTC(arg)
+		amount, asset, _ := strings.Cut(arg, ":")
+		limit, err := parseDecimal(amount)
 		if err != nil {
 			return Rule{}, bad(err.Error())
 		}
-		return Rule{Kind: RuleAbove, Amount: sat}, nil
+		r := Rule{Kind: RuleAbove, Limit: limit}
+		if sat, err := parseBTC(limit); err == nil {
+			r.Amount = sat
+		}
+		if strings.Contains(arg, ":") {
+			if r.Asset, err = parseAsset(asset); err != nil {
+				return Rule{}, bad(err.Error())
+			}
+		}
+		return r, nil
 	case RuleCategory, RuleEntity:
 		arg = strings.TrimSpace(arg)
 		if arg == "" {
@@ -99,7 +143,85 @@ func ParseRule(s string) (Rule, error) {
 		}
 		return Rule{Kind: RuleKind(kind), Value: arg}, nil
 	}
-	return Rule{}, bad("want any, above:AMOUNT, category:CATEGORY or entity:NAME")
+	return Rule{}, bad("want any, above:AMOUNT, above:AMOUNT:ASSET, category:CATEGORY or entity:NAME")
+}
+
+// parseDecimal checks a non-negative decimal amount and returns it in
+// canonical form: no leading zeros of the whole part, no trailing zeros
+// of the fraction ("00.50" is "0.5").
+func parseDecimal(s string) (string, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return "", errors.New("needs an amount, as in above:0.5")
+	}
+	whole, frac, _ := strings.Cut(s, ".")
+	if whole == "" && frac == "" || !digits(whole) || !digits(frac) {
+		return "", errors.New("not a decimal amount")
+	}
+	if len(frac) > maxDecimals || len(whole) > 40 {
+		return "", fmt.Errorf("not an amount with at most 40 digits and %d decimals", maxDecimals)
+	}
+	whole = strings.TrimLeft(whole, "0")
+	if whole == "" {
+		whole = "0"
+	}
+	frac = strings.TrimRight(frac, "0")
+	if frac == "" {
+		return whole, nil
+	}
+	return whole + "." + frac, nil
+}
+
+// digits reports whether s is only ASCII digits (true when empty).
+func digits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// parseAsset checks a rule's asset: a contract address (normalised to
+// lower case) or a symbol of letters, digits and a few marks.
+func parseAsset(s string) (string, error) {
+	s = strings.TrimSpace(s)
+	if strings.HasPrefix(s, "0x") || strings.HasPrefix(s, "0X") {
+		n, err := addrs.Normalize("eth", s)
+		if err != nil {
+			return "", fmt.Errorf("asset %q is not a contract address: %w", s, err)
+		}
+		return n, nil
+	}
+	if s == "" || len(s) > 32 {
+		return "", errors.New("needs an asset after the amount: a token symbol or contract address, as in above:1000:USDT")
+	}
+	for _, c := range s {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune(".-_+$", c)) {
+			return "", fmt.Errorf("asset %q is not a token symbol", s)
+		}
+	}
+	return s, nil
+}
+
+// scaleDecimal returns the canonical decimal d in base units of an asset
+// with dec decimals, rounded down: a base-unit amount is above d exactly
+// when it is above the result.
+func scaleDecimal(d string, dec uint8) (model.Amount, error) {
+	whole, frac, _ := strings.Cut(d, ".")
+	if len(frac) > int(dec) {
+		frac = frac[:dec]
+	}
+	frac += strings.Repeat("0", int(dec)-len(frac))
+	n := strings.TrimLeft(whole+frac, "0")
+	if n == "" {
+		n = "0"
+	}
+	a, err := model.ParseAmount(n)
+	if err != nil {
+		return model.Amount{}, fmt.Errorf("monitor: amount %s: %w", d, err)
+	}
+	return a, nil
 }
 
 // parseBTC reads a non-negative decimal amount of BTC with at most eight
@@ -175,21 +297,79 @@ func ChainNetwork(chain string) (*chaincfg.Params, string, error) {
 	case strings.HasPrefix(chain, "btc-"):
 		name = chain[len("btc-"):]
 	default:
-		return nil, "", &FieldError{Field: "chain", Value: chain, Reason: "not a monitored chain: want btc, btc-testnet, btc-signet, btc-regtest or btc-simnet"}
+		return nil, "", &FieldError{Field: "chain", Value: chain, Reason: notMonitored}
 	}
 	p, err := btc.Network(name)
 	if err != nil || btc.ChainID(btc.NetworkName(p)) != chain {
-		return nil, "", &FieldError{Field: "chain", Value: chain, Reason: "not a monitored chain: want btc, btc-testnet, btc-signet, btc-regtest or btc-simnet"}
+		return nil, "", &FieldError{Field: "chain", Value: chain, Reason: notMonitored}
 	}
 	return p, btc.NetworkName(p), nil
 }
 
+const notMonitored = "not a monitored chain: want btc, btc-testnet, btc-signet, btc-regtest, btc-simnet, eth or eth-NETWORK"
+
+// EVMNetwork returns the store network name of an EVM chain id: "eth" is
+// Ethereum mainnet (store network "ethereum"), "eth-NAME" the store of
+// network NAME (workspace.ETHChainID's ids). Other ids are a *FieldError.
+func EVMNetwork(chain string) (string, error) {
+	if chain == "eth" {
+		return "ethereum", nil
+	}
+	name, ok := strings.CutPrefix(chain, "eth-")
+	if !ok || name == "" || len(name) > 64 || name == "ethereum" || name == "mainnet" {
+		return "", &FieldError{Field: "chain", Value: chain, Reason: notMonitored}
+	}
+	for _, c := range name {
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return "", &FieldError{Field: "chain", Value: chain, Reason: notMonitored}
+		}
+	}
+	return name, nil
+}
+
+// IsEVM reports whether chain is a monitored EVM chain id (EVMNetwork
+// accepts it).
+func IsEVM(chain string) bool {
+	_, err := EVMNetwork(chain)
+	return err == nil
+}
+
+// NativeAsset is the symbol of a monitored chain's native coin, which
+// alerts carry as Asset and rules accept as theirs: BTC on Bitcoin
+// chains, ETH on EVM chains except the few whose coin is another.
+func NativeAsset(chain string) string {
+	if !IsEVM(chain) {
+		return "BTC"
+	}
+	switch chain {
+	case "eth-bsc":
+		return "BNB"
+	case "eth-polygon":
+		return "POL"
+	case "eth-avalanche":
+		return "AVAX"
+	}
+	return "ETH"
+}
+
+// nativeDecimals is the number of decimals of a chain's native coin.
+func nativeDecimals(chain string) uint8 {
+	if IsEVM(chain) {
+		return 18
+	}
+	return 8
+}
+
 // Check validates w and normalises its addresses in place: a monitored
-// chain, at least one valid address, valid rules (any when none).
+// chain, at least one valid address, valid rules (any when none) whose
+// amounts fit the chain.
 func (w *Watch) Check() error {
-	net, _, err := ChainNetwork(w.Chain)
-	if err != nil {
-		return err
+	var net *chaincfg.Params
+	if !IsEVM(w.Chain) {
+		var err error
+		if net, _, err = ChainNetwork(w.Chain); err != nil {
+			return err
+		}
 	}
 	if len(w.Addresses) == 0 {
 		return &FieldError{Field: "address", Value: "", Reason: "a watch needs at least one address"}
@@ -211,7 +391,7 @@ func (w *Watch) Check() error {
 		w.Rules = []Rule{{Kind: RuleAny}}
 	}
 	for _, r := range w.Rules {
-		if _, err := ParseRule(r.String()); err != nil {
+		if err := checkRule(w.Chain, r); err != nil {
 			return err
 		}
 	}
@@ -221,10 +401,45 @@ func (w *Watch) Check() error {
 	return nil
 }
 
-// normalize checks an address with package addrs and that the monitor can
-// match it (it parses as a key of net).
+// checkRule validates r for chain: it reads back from its text, and an
+// amount of the native coin fits the coin's decimals (BTC also its
+// supply). Bitcoin watches follow only BTC, so an asset other than BTC
+// is refused there; a token's decimals are known only once it moves, so
+// token amounts are checked then.
+func checkRule(chain string, r Rule) error {
+	back, err := ParseRule(r.String())
+	if err != nil {
+		return err
+	}
+	if r.Kind != RuleAbove {
+		return nil
+	}
+	bad := func(why string) error { return &FieldError{Field: "rule", Value: r.String(), Reason: why} }
+	native := back.Asset == "" || strings.EqualFold(back.Asset, NativeAsset(chain))
+	if !IsEVM(chain) {
+		if !native {
+			return bad("Bitcoin watches follow BTC only")
+		}
+		if _, err := parseBTC(back.Limit); err != nil {
+			return bad(err.Error())
+		}
+		return nil
+	}
+	if _, frac, _ := strings.Cut(back.Limit, "."); native && len(frac) > int(nativeDecimals(chain)) {
+		return bad(fmt.Sprintf("more than %d decimals", nativeDecimals(chain)))
+	}
+	return nil
+}
+
+// normalize checks an address with package addrs and, on Bitcoin, that
+// the monitor can match it (it parses as a key of net). EVM chains share
+// one address form, which package addrs knows as eth's.
 func normalize(chain string, net *chaincfg.Params, a string) (string, error) {
-	n, err := addrs.Normalize(chain, a)
+	id := chain
+	if IsEVM(chain) {
+		id = "eth"
+	}
+	n, err := addrs.Normalize(id, a)
 	if err != nil {
 		var ae *addrs.Error
 		reason := err.Error()
@@ -232,6 +447,9 @@ func normalize(chain string, net *chaincfg.Params, a string) (string, error) {
 			reason = ae.Reason
 		}
 		return "", &FieldError{Field: "address", Value: strings.TrimSpace(a), Reason: reason}
+	}
+	if net == nil {
+		return n, nil
 	}
 	if _, err := btc.ParseAddress(n, net); err != nil {
 		return "", &FieldError{Field: "address", Value: n, Reason: err.Error()}

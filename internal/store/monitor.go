@@ -29,11 +29,17 @@ const (
 	MonPending MonitorTable = 'Q'
 	// MonDead holds deliveries given up after the last retry.
 	MonDead MonitorTable = 'D'
+	// MonTaint holds the account monitor's tainted amounts per address,
+	// asset and watch (account chains).
+	MonTaint MonitorTable = 'V'
+	// MonUndo holds, per height, the tainted amounts a block changed as
+	// they were before it, which its unwind restores (account chains).
+	MonUndo MonitorTable = 'v'
 )
 
 func (t MonitorTable) valid() bool {
 	switch t {
-	case MonWatched, MonAlert, MonAlertHeight, MonOutbox, MonPending, MonDead:
+	case MonWatched, MonAlert, MonAlertHeight, MonOutbox, MonPending, MonDead, MonTaint, MonUndo:
 		return true
 	}
 	return false

@@ -45,6 +45,11 @@ type Options struct {
 	// Monitor, when set, evaluates every new block against its watches in
 	// the monitor stage (alerts, extended watches, retractions on unwind).
 	Monitor *monitor.Monitor
+	// EthMonitor is Monitor's counterpart for Ethereum ingest (NewEth):
+	// the eth-monitor stage evaluates every new block's transfers against
+	// its watches (alerts, taint moved along transfers, retractions and
+	// restored taint on unwind).
+	EthMonitor *monitor.EthMonitor
 }
 
 // Status reports ingest progress.

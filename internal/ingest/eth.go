@@ -38,7 +38,7 @@ type EthGraph interface {
 var _ EthGraph = (*store.DB)(nil)
 
 // Eth ingests an Ethereum-like chain from an EthSource into a store, in
-// stages (eth-blocks, eth-txs, eth-addrindex) with the same design as BTC:
+// stages (eth-blocks, eth-txs, eth-addrindex, eth-monitor) with the same design as BTC:
 // every batch carries the data and progress of all stages, so a killed run
 // resumes exactly; a reorg unwinds the orphaned blocks in one batch and
 // reassigns transaction ordinals and address ids as a fresh ingest of the
@@ -67,13 +67,16 @@ func newEth(db EthGraph, src ethChain, opts Options) *Eth {
 	st := &ethState{db: db, addrs: newGenMap[common.Address, uint64](r.opts.CacheEntries)}
 	return &Eth{
 		run: r, db: db, src: src, st: st,
-		stages: []ethStage{ethBlocksStage{st}, ethTxsStage{st}, ethAddrIndexStage{}},
+		stages: []ethStage{ethBlocksStage{st}, ethTxsStage{st}, ethAddrIndexStage{}, &ethMonitorStage{st: st, m: r.opts.EthMonitor}},
 	}
 }
 
 // load reads the stages' progress and the id counters from the store.
 func (in *Eth) load(ctx context.Context) error {
 	in.st.addrs.reset()
+	if err := in.loadEthMonitor(ctx); err != nil {
+		return err
+	}
 	names := make([]string, len(in.stages))
 	for i, s := range in.stages {
 		names[i] = s.Name()

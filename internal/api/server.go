@@ -15,6 +15,7 @@
 //	GET  /api/v1/actors/{id}               an actor and its root
 //	GET  /api/v1/alerts                    alerts from the journal; ?chain, ?watch, ?since=ID, ?limit
 //	GET  /api/v1/alerts/stream             server-sent events, resumed by Last-Event-ID
+//	GET  /api/v1/openapi.json              this API's OpenAPI 3.1 document (openapi.json)
 //	GET  /healthz                          liveness and index size
 //	GET  /metrics                          Prometheus exposition
 package api
@@ -157,16 +158,37 @@ func NewServer(cfg Config) *Server {
 	return s
 }
 
+// route is one row of the route table: a ServeMux pattern and its
+// handler.
+type route struct {
+	pattern string
+	handler http.HandlerFunc
+}
+
+// routeTable lists every route the server registers. It is the one list
+// of them: routes registers it and the tests check the OpenAPI document
+// (openapi.json) against it, so a route added here needs its operation
+// there too.
+func (s *Server) routeTable() []route {
+	metrics := promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelError)})
+	return []route{
+		{"GET /api/v1/screen/{chain}/{address}", s.handleScreen},
+		{"POST /api/v1/screen", s.handleBatch},
+		{"GET /api/v1/labels/{chain}/{address}", s.handleLabels},
+		{"GET /api/v1/actors/{id}", s.handleActor},
+		{"GET /api/v1/alerts", s.handleAlerts},
+		{"GET /api/v1/alerts/stream", s.handleAlertStream},
+		{"GET /api/v1/openapi.json", s.handleOpenAPI},
+		{"GET /healthz", s.handleHealth},
+		{"GET /metrics", metrics.ServeHTTP},
+	}
+}
+
 func (s *Server) routes() {
 	m := http.NewServeMux()
-	m.HandleFunc("GET /api/v1/screen/{chain}/{address}", s.handleScreen)
-	m.HandleFunc("POST /api/v1/screen", s.handleBatch)
-	m.HandleFunc("GET /api/v1/labels/{chain}/{address}", s.handleLabels)
-	m.HandleFunc("GET /api/v1/actors/{id}", s.handleActor)
-	m.HandleFunc("GET /api/v1/alerts", s.handleAlerts)
-	m.HandleFunc("GET /api/v1/alerts/stream", s.handleAlertStream)
-	m.HandleFunc("GET /healthz", s.handleHealth)
-	m.Handle("GET /metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelError)}))
+	for _, rt := range s.routeTable() {
+		m.HandleFunc(rt.pattern, rt.handler)
+	}
 	s.mux = m
 }
 

@@ -129,6 +129,9 @@ func (o operation) parameters() []*openapi3.Parameter {
 	return out
 }
 
+// TestOpenAPIDocumentIsValid loads the served document with kin-openapi
+// and validates it as OpenAPI 3.1, so that tools reading it (client
+// generators, documentation viewers) accept it.
 func TestOpenAPIDocumentIsValid(t *testing.T) {
 	_, ts := exampleServer(t)
 	doc, _ := servedDocument(t, ts.URL)
@@ -171,6 +174,9 @@ func TestOpenAPIDocumentIsValid(t *testing.T) {
 	}
 }
 
+// TestOpenAPIDescribesEveryRoute compares the document's operations with
+// the server's route table, so that a route cannot be added or removed
+// without the document following.
 func TestOpenAPIDescribesEveryRoute(t *testing.T) {
 	srv, ts := exampleServer(t)
 	doc, _ := servedDocument(t, ts.URL)
@@ -510,6 +516,8 @@ func normalise(t *testing.T, v any) any {
 	return out
 }
 
+// TestOpenAPIServing checks the caching headers: a client holding the
+// current ETag gets a 304 and no body.
 func TestOpenAPIServing(t *testing.T) {
 	_, ts := exampleServer(t)
 	get := func(method string, hdr ...string) *http.Response {

@@ -69,7 +69,9 @@ the callTracer (geth); without either, internal transfers are unknown and
 the log says so.
 
 Ingest is incremental, survives kills, unwinds reorganised blocks, and
---follow keeps up with the tip.
+--follow keeps up with the tip. The watches under --data (chaintrace watch
+add --chain eth or eth-<chain>) are evaluated on every new block; with
+--follow their alerts go to the webhooks as they are raised.
 
 Instead of --rpc, --etl DIR imports an ethereum-etl export (blocks,
 transactions, receipts, logs, token_transfers, traces as .csv or .json) of
@@ -123,22 +125,31 @@ func runIngestETH(ctx context.Context, g *globals, f *ingestETHFlags) error {
 		return err
 	}
 	defer db.Close()
+	chain := workspace.ETHChainID(f.chain)
+	m, err := newETHMonitor(ctx, g, chain, src)
+	if err != nil {
+		return err
+	}
 	rep := progress.New(os.Stderr, g.log, "ingesting blocks", "blocks", 0)
 	in := ingest.NewEth(db, src, ingest.Options{
 		Logger: g.log, Follow: f.follow, PollInterval: f.poll, MaxHeight: f.maxHeight,
-		StartHeight: f.start, BatchBytes: f.batchMB << 20,
+		StartHeight: f.start, BatchBytes: f.batchMB << 20, EthMonitor: m,
 		Progress: func(s ingest.Status) {
 			rep.Update(int64(s.Height), int64(s.Target), "txs", s.Txs)
 		},
 	})
-	st, err := in.Run(ctx)
+	st, err := runMonitored(ctx, g, db, chain, f.follow, func() (ingest.Status, error) { return in.Run(ctx) })
 	rep.Finish()
 	if err != nil {
 		return err
 	}
 	if st.Blocks > 0 {
 		from := st.Height + 1 - st.Blocks
-		n, err := ingest.FillTokenMeta(ctx, db, src, from, st.Height)
+		// A follower ends when ctx does; its new tokens' metadata is
+		// still worth the few calls it takes.
+		tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		n, err := ingest.FillTokenMeta(tctx, db, src, from, st.Height)
 		if err != nil {
 			g.log.Warn("token metadata incomplete", "err", err)
 		} else if n > 0 {

@@ -15,11 +15,13 @@ import (
 
 	"github.com/chaintrace/chaintrace/internal/alert"
 	"github.com/chaintrace/chaintrace/internal/btc"
+	"github.com/chaintrace/chaintrace/internal/eth"
 	"github.com/chaintrace/chaintrace/internal/ingest"
 	"github.com/chaintrace/chaintrace/internal/labels"
 	"github.com/chaintrace/chaintrace/internal/monitor"
 	"github.com/chaintrace/chaintrace/internal/store"
 	"github.com/chaintrace/chaintrace/internal/workspace"
+	"github.com/ethereum/go-ethereum/common"
 	"github.com/spf13/cobra"
 )
 
@@ -35,8 +37,9 @@ func newWatchCmd(g *globals) *cobra.Command {
 	var sel selectorFlags
 	add := &cobra.Command{
 		Use:   "add (--chain CHAIN --address A[,B] | --from-trace FILE.json | --actor A | --category C | --cluster ADDR --chain CHAIN)",
-		Short: "Add a watch: addresses with rules any, above:BTC, category:C, entity:NAME",
+		Short: "Add a watch: addresses with rules any, above:AMOUNT[:ASSET], category:C, entity:NAME",
 		Example: `  chaintrace watch add --chain btc --address bc1q... --rule category:exchange --name "hot wallet theft"
+  chaintrace watch add --chain eth --address 0x... --rule any --rule above:10000:USDT
   chaintrace watch add --from-trace trace.json --rule any
   chaintrace watch add --actor lazarusgroup --rule any
   chaintrace watch add --category sanctioned --chain btc`,
@@ -73,9 +76,9 @@ func newWatchCmd(g *globals) *cobra.Command {
 		},
 	}
 	f := add.Flags()
-	f.StringVar(&chain, "chain", "", "chain id: btc, btc-testnet, btc-signet, btc-regtest, btc-simnet")
+	f.StringVar(&chain, "chain", "", "chain id: btc, btc-testnet, btc-signet, btc-regtest, btc-simnet, eth (Ethereum mainnet) or eth-NAME (the store of ingest eth --chain NAME)")
 	f.StringSliceVar(&addrList, "address", nil, "watched addresses (comma-separated or repeated)")
-	f.StringArrayVar(&rules, "rule", nil, "rule: any, above:AMOUNT (BTC), category:CATEGORY, entity:NAME (repeatable; default any)")
+	f.StringArrayVar(&rules, "rule", nil, "rule: any, above:AMOUNT (in BTC or ETH), above:AMOUNT:ASSET (token symbol or contract), category:CATEGORY, entity:NAME (repeatable; default any)")
 	f.StringVar(&name, "name", "", "a name for the watch")
 	f.StringVar(&fromTrace, "from-trace", "", "watch the holdings of a trace (chaintrace trace --json -o FILE)")
 	sel.register(f)
@@ -140,7 +143,7 @@ func watchesFromTrace(path, only, name string, rs []monitor.Rule) ([]monitor.Wat
 		if only != "" && h.Chain != only || h.Address == "" {
 			continue
 		}
-		if _, _, err := monitor.ChainNetwork(h.Chain); err != nil {
+		if _, _, err := monitor.ChainNetwork(h.Chain); err != nil && !monitor.IsEVM(h.Chain) {
 			continue
 		}
 		if byChain[h.Chain] == nil {
@@ -221,7 +224,7 @@ func newAlertsCmd(g *globals) *cobra.Command {
 		},
 	}
 	for _, c := range []*cobra.Command{list, deliver, dead} {
-		c.Flags().StringVar(&chain, "chain", "", "chain id (default: the only Bitcoin store under --data)")
+		c.Flags().StringVar(&chain, "chain", "", "chain id, btc-... or eth[-NAME] (default: the only Bitcoin store under --data)")
 	}
 	tail := newAlertsTailCmd(g)
 	list.Flags().BoolVar(&asJSON, "json", false, "JSON output")
@@ -269,22 +272,36 @@ func newWebhookCmd(g *globals) *cobra.Command {
 	return cmd
 }
 
-// openMonitorStore opens the Bitcoin store of a chain id, or the only
-// one under --data.
+// openMonitorStore opens the store of a chain id (Bitcoin or EVM), or
+// the only Bitcoin one under --data.
 func openMonitorStore(ctx context.Context, g *globals, chain string, readOnly bool) (*store.DB, error) {
-	network := ""
-	if chain != "" {
-		_, n, err := monitor.ChainNetwork(chain)
+	var dir string
+	var meta store.ChainMeta
+	if monitor.IsEVM(chain) {
+		network, err := monitor.EVMNetwork(chain)
 		if err != nil {
 			return nil, err
 		}
-		network = n
+		dir, meta = workspace.ETHStoreDir(g.dataDir, network), store.ChainMeta{Chain: "eth", Network: network}
+		if _, err := os.Stat(dir); err != nil {
+			return nil, fmt.Errorf("no store for %s at %s: run \"chaintrace ingest eth\" first", chain, dir)
+		}
+	} else {
+		network := ""
+		if chain != "" {
+			_, n, err := monitor.ChainNetwork(chain)
+			if err != nil {
+				return nil, err
+			}
+			network = n
+		}
+		network, err := findBTCNetwork(g.dataDir, network)
+		if err != nil {
+			return nil, err
+		}
+		dir, meta = workspace.BTCStoreDir(g.dataDir, network), store.ChainMeta{Chain: "btc", Network: network}
 	}
-	network, err := findBTCNetwork(g.dataDir, network)
-	if err != nil {
-		return nil, err
-	}
-	db, err := store.Open(ctx, workspace.BTCStoreDir(g.dataDir, network), store.ChainMeta{Chain: "btc", Network: network}, store.Options{ReadOnly: readOnly, Logger: g.log})
+	db, err := store.Open(ctx, dir, meta, store.Options{ReadOnly: readOnly, Logger: g.log})
 	if err != nil {
 		return nil, fmt.Errorf("%w (a following ingest holds the store: its alerts are delivered by it)", err)
 	}
@@ -305,32 +322,63 @@ func ingestBTCMonitored(ctx context.Context, g *globals, src ingest.BlockSource,
 	}
 	defer db.Close()
 	opts.Monitor = m
-	dctx, stop := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	jw := monitor.NewJournalWriter(g.dataDir, btc.ChainID(network))
-	if opts.Follow {
-		d := alert.NewDeliverer(db, alert.Options{Data: g.dataDir, Logger: g.log})
-		wg.Go(func() { _ = d.Run(dctx) })
-		wg.Go(func() {
-			jw.Run(dctx, db, 100*time.Millisecond, func(err error) { g.log.Warn("monitor: journalling alerts failed", "err", err) })
-		})
-	}
-	st, err := ingest.NewBTC(db, src, opts).Run(ctx)
-	stop()
-	wg.Wait()
+	st, err := runMonitored(ctx, g, db, btc.ChainID(network), opts.Follow, func() (ingest.Status, error) {
+		return ingest.NewBTC(db, src, opts).Run(ctx)
+	})
 	if err != nil {
 		return st, err
-	}
-	if !opts.Follow {
-		if _, err := jw.Sync(ctx, db); err != nil {
-			return st, err
-		}
 	}
 	if err := db.Flush(); err != nil {
 		return st, err
 	}
 	g.log.Info("ingest done", "tip_height", st.Height, "blocks", st.Blocks, "txs", st.Txs, "unwound", st.Unwound,
 		"elapsed", st.Elapsed.Round(time.Millisecond).String(), "store_bytes", db.DiskUsage())
+	return st, nil
+}
+
+// newETHMonitor returns the account monitor of an EVM store's chain id,
+// following the watches under --data; tokens without stored metadata are
+// asked of caller (the ingest's node) when a watched transfer moves them.
+func newETHMonitor(ctx context.Context, g *globals, chain string, caller eth.Caller) (*monitor.EthMonitor, error) {
+	var fetch func(context.Context, [20]byte) (store.TokenMeta, error)
+	if caller != nil {
+		fetch = func(ctx context.Context, a [20]byte) (store.TokenMeta, error) {
+			m, err := eth.FetchTokenMeta(ctx, caller, common.Address(a), "latest")
+			if err != nil {
+				return store.TokenMeta{}, err
+			}
+			return store.TokenMeta{Decimals: m.Decimals, HasDecimals: m.HasDecimals, Name: m.Name, Symbol: m.Symbol}, nil
+		}
+	}
+	return monitor.NewEth(monitor.Options{Chain: chain, Data: g.dataDir, Labels: labelIndex(ctx, g), Logger: g.log, FetchToken: fetch})
+}
+
+// runMonitored runs an ingest (run) of a monitored chain's store db and,
+// with follow, a deliverer sending its alerts to the webhooks and the
+// alert journal's writer alongside; without follow it journals the new
+// alerts at the end.
+func runMonitored(ctx context.Context, g *globals, db *store.DB, chain string, follow bool, run func() (ingest.Status, error)) (ingest.Status, error) {
+	dctx, stop := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	jw := monitor.NewJournalWriter(g.dataDir, chain)
+	if follow {
+		d := alert.NewDeliverer(db, alert.Options{Data: g.dataDir, Logger: g.log})
+		wg.Go(func() { _ = d.Run(dctx) })
+		wg.Go(func() {
+			jw.Run(dctx, db, 100*time.Millisecond, func(err error) { g.log.Warn("monitor: journalling alerts failed", "err", err) })
+		})
+	}
+	st, err := run()
+	stop()
+	wg.Wait()
+	if err != nil {
+		return st, err
+	}
+	if !follow {
+		if _, err := jw.Sync(ctx, db); err != nil {
+			return st, err
+		}
+	}
 	return st, nil
 }
 

@@ -541,8 +541,17 @@ func (m *EthMonitor) asset(ctx context.Context, db EthReader, id uint64, addr [2
 		if meta, ok, err = db.Token(ctx, id); err != nil {
 			return asset{}, fmt.Errorf("monitor: token metadata: %w", err)
 		}
+		if !ok && m.opts.FetchToken != nil {
+			// Asked once: a contract that does not answer keeps its
+			// empty metadata for the monitor's life.
+			if meta, err = m.opts.FetchToken(ctx, addr); err != nil {
+				m.log.Warn("monitor: token metadata unavailable; named by its contract", "token", a.contract, "err", err)
+				meta = store.TokenMeta{}
+			}
+			ok = true
+		}
 		if ok {
-			m.tokens[id] = meta // metadata only appears, so a miss is asked again
+			m.tokens[id] = meta // stored metadata only appears, so a miss is asked again
 		}
 	}
 	a.symbol = meta.Symbol

@@ -8,9 +8,11 @@ import (
 	"fmt"
 	"log/slog"
 	"math/bits"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/btcsuite/btcd/chaincfg"
@@ -89,7 +91,13 @@ type Options struct {
 	// or the native coin's symbol), values are decimal amounts in whole
 	// units; other assets use DefaultAssetDust.
 	AssetDust map[string]string
-	Logger    *slog.Logger
+	// FetchToken, when set, answers the metadata of a token contract the
+	// account monitor meets without metadata in the store (ingest stores
+	// it only after a run, so a follower meets new tokens first); it is
+	// asked once per token. Without it such a token is named by its
+	// contract address and counted in base units.
+	FetchToken func(ctx context.Context, contract [20]byte) (store.TokenMeta, error)
+	Logger     *slog.Logger
 }
 
 type outpoint struct {
@@ -117,6 +125,9 @@ type Monitor struct {
 	watches map[string]*Watch
 	byKey   map[string][]string
 	byID    map[uint64][]string
+	// keyOf is the address key of every watched address of the last
+	// load, "" when it does not parse; the next load reuses it.
+	keyOf   map[string]string
 	outs    map[outpoint][]taint
 	nextSeq uint64
 }
@@ -177,8 +188,9 @@ func (m *Monitor) loadWatches(ctx context.Context, db Reader) error {
 		}
 		m.stamp, list = st, l.Watches
 	}
+	keys := m.addrKeys(list)
 	m.watches = map[string]*Watch{}
-	m.byKey = map[string][]string{}
+	m.byKey = make(map[string][]string, len(keys))
 	m.byID = map[uint64][]string{}
 	for i := range list {
 		w := list[i]
@@ -187,12 +199,12 @@ func (m *Monitor) loadWatches(ctx context.Context, db Reader) error {
 		}
 		m.watches[w.ID] = &w
 		for _, a := range w.Addresses {
-			k, err := btc.ParseAddress(a, m.net)
-			if err != nil {
+			kb := keys[a]
+			if kb == "" {
+				_, err := btc.ParseAddress(a, m.net)
 				m.log.Warn("monitor: watch address not valid on this chain; skipped", "watch", w.ID, "address", a, "err", err)
 				continue
 			}
-			kb := string(k.Bytes())
 			m.byKey[kb] = appendOnce(m.byKey[kb], w.ID)
 			id, err := db.AddrID(ctx, []byte(kb))
 			if errors.Is(err, store.ErrNotFound) {
@@ -205,6 +217,60 @@ func (m *Monitor) loadWatches(ctx context.Context, db Reader) error {
 		}
 	}
 	return nil
+}
+
+// addrKeys returns the address key of every address of list's watches
+// on the monitor's chain ("" for one that does not parse). Parsing, a
+// checksum per address, is most of the cost of loading a large watch
+// list, and a follower reloads the whole list on every change to it: the
+// keys of the previous load are reused, and new addresses are parsed on
+// all CPUs.
+func (m *Monitor) addrKeys(list []Watch) map[string]string {
+	n := 0
+	for i := range list {
+		if list[i].Chain == m.opts.Chain {
+			n += len(list[i].Addresses)
+		}
+	}
+	keys := make(map[string]string, n)
+	var todo []string
+	for i := range list {
+		if list[i].Chain != m.opts.Chain {
+			continue
+		}
+		for _, a := range list[i].Addresses {
+			if _, ok := keys[a]; ok {
+				continue
+			}
+			k, ok := m.keyOf[a]
+			if !ok {
+				todo = append(todo, a)
+			}
+			keys[a] = k
+		}
+	}
+	parsed := make([]string, len(todo))
+	workers := 1
+	if len(todo) >= 10_000 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	var wg sync.WaitGroup
+	for w := range workers {
+		lo, hi := w*len(todo)/workers, (w+1)*len(todo)/workers
+		wg.Go(func() {
+			for j := lo; j < hi; j++ {
+				if k, err := btc.ParseAddress(todo[j], m.net); err == nil {
+					parsed[j] = string(k.Bytes())
+				}
+			}
+		})
+	}
+	wg.Wait()
+	for j, a := range todo {
+		keys[a] = parsed[j]
+	}
+	m.keyOf = keys
+	return keys
 }
 
 func appendOnce(s []string, v string) []string {
@@ -231,6 +297,9 @@ func (m *Monitor) refresh(ctx context.Context, db Reader) error {
 
 // Watching returns the number of watches and of unspent watched outputs.
 func (m *Monitor) Watching() (watches, outputs int) { return len(m.watches), len(m.outs) }
+
+// eventKey identifies an event of a transaction: its watch and direction.
+type eventKey struct{ watch, dir string }
 
 // event is a watch's movement in one transaction.
 type event struct {
@@ -266,15 +335,17 @@ func (m *Monitor) Forward(ctx context.Context, w Writer, db Reader, b *Block) er
 func (m *Monitor) forwardTx(ctx context.Context, w Writer, db Reader, b *Block, i int) error {
 	rec := &b.Txs[i]
 	var totalIn int64
-	var in map[string]*event
+	// in is keyed by watch and direction as a struct, not a joined
+	// string, so that looking an event up allocates nothing.
+	var in map[eventKey]*event
 	get := func(id, dir string) *event {
 		if in == nil {
-			in = map[string]*event{}
+			in = map[eventKey]*event{}
 		}
-		e := in[id+dir]
+		e := in[eventKey{id, dir}]
 		if e == nil {
 			e = &event{watch: id, dir: dir}
-			in[id+dir] = e
+			in[eventKey{id, dir}] = e
 		}
 		return e
 	}
@@ -298,6 +369,10 @@ func (m *Monitor) forwardTx(ctx context.Context, w Writer, db Reader, b *Block, 
 	}
 	// outWatched[vout] lists the watches whose addresses output vout pays.
 	var outWatched map[int][]string
+	// kbuf holds an output's address key: the look-up in byKey is the
+	// only thing every output of every transaction pays, and building
+	// the key in place keeps it from allocating.
+	var kbuf [64]byte
 	for vout := range rec.Outs {
 		o := &rec.Outs[vout]
 		var keys []btc.AddrKey
@@ -305,7 +380,7 @@ func (m *Monitor) forwardTx(ctx context.Context, w Writer, db Reader, b *Block, 
 			keys = b.OutAddrs(i, vout)
 		}
 		for j, k := range keys {
-			for _, id := range m.byKey[string(k.Bytes())] {
+			for _, id := range m.byKey[string(k.AppendBytes(kbuf[:0]))] {
 				if j < len(o.AddrIDs) {
 					m.byID[o.AddrIDs[j]] = appendOnce(m.byID[o.AddrIDs[j]], id)
 				}
@@ -324,7 +399,7 @@ func (m *Monitor) forwardTx(ctx context.Context, w Writer, db Reader, b *Block, 
 	}
 	events := make([]*event, 0, len(in))
 	for _, e := range in {
-		if e.dir == DirIn && in[e.watch+DirOut] != nil {
+		if e.dir == DirIn && in[eventKey{e.watch, DirOut}] != nil {
 			continue // change back to a watched address of a spend
 		}
 		if m.watches[e.watch] == nil {
@@ -333,7 +408,10 @@ func (m *Monitor) forwardTx(ctx context.Context, w Writer, db Reader, b *Block, 
 		events = append(events, e)
 	}
 	slices.SortFunc(events, func(a, b *event) int {
-		return strings.Compare(a.watch+a.dir, b.watch+b.dir)
+		if c := strings.Compare(a.watch, b.watch); c != 0 {
+			return c
+		}
+		return strings.Compare(a.dir, b.dir)
 	})
 	ext := map[int][]taint{}
 	for _, e := range events {

@@ -1,0 +1,194 @@
+package ingest_test
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"testing"
+
+	"github.com/btcsuite/btcd/chaincfg"
+	"github.com/btcsuite/btcd/wire"
+	"github.com/chaintrace/chaintrace/internal/btc"
+	"github.com/chaintrace/chaintrace/internal/btc/blkfile"
+	"github.com/chaintrace/chaintrace/internal/ingest"
+	"github.com/chaintrace/chaintrace/internal/monitor"
+	"github.com/chaintrace/chaintrace/internal/store"
+)
+
+// benchEnvInt reads a positive integer from the environment, def when
+// unset.
+func benchEnvInt(name string, def int) int {
+	n := def
+	if s := os.Getenv(name); s != "" {
+		fmt.Sscan(s, &n)
+	}
+	return n
+}
+
+// BenchmarkIngestMonitor measures what watching costs ingest: the
+// generated chain of BenchmarkIngest (CHAINTRACE_BENCH_TXS transactions)
+// ingested with no watch, then with CHAINTRACE_BENCH_WATCHED watched
+// addresses (default 1,000,000, rule any) in CHAINTRACE_BENCH_WATCH_LISTS
+// watches (default 100): first none of them occurring in the chain (the
+// cost of the watch set itself), then a tenth of them occurring (taken
+// evenly over the address ids of the first run's store), so that alerts
+// are raised and watches extended to where the coins go; the rest are
+// random addresses that never occur. The monitored sub-benchmarks report
+// their slowdown against the first of the same run. Run with -benchtime
+// 1x.
+func BenchmarkIngestMonitor(b *testing.B) {
+	net := &chaincfg.RegressionNetParams
+	path := generatedChain(b, benchChainTxs())
+	watched := benchEnvInt("CHAINTRACE_BENCH_WATCHED", 1_000_000)
+	lists := max(1, benchEnvInt("CHAINTRACE_BENCH_WATCH_LISTS", 100))
+	keep := b.TempDir() // the unmonitored store, for the watched addresses
+	var base float64
+	kept := false
+	runOnce := func(b *testing.B, dir string, m *monitor.Monitor) ingest.Status {
+		db, err := store.Open(context.Background(), dir, store.ChainMeta{Chain: "btc", Network: btc.NetworkName(net)}, store.Options{Bulk: true})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer db.Close()
+		src, err := blkfile.Open(context.Background(), path, wire.BitcoinNet(net.Net))
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer src.Close()
+		b.StartTimer()
+		st, err := ingest.NewBTC(db, src, ingest.Options{BatchBytes: benchBatchBytes(), Monitor: m}).Run(context.Background())
+		if err == nil {
+			err = db.Flush()
+		}
+		b.StopTimer()
+		if err != nil {
+			b.Fatal(err)
+		}
+		return st
+	}
+	b.Run("watched=0", func(b *testing.B) {
+		b.StopTimer()
+		var txs uint64
+		for i := 0; i < b.N; i++ {
+			dir := b.TempDir()
+			if !kept {
+				dir, kept = keep, true
+			}
+			txs = runOnce(b, dir, nil).Txs
+		}
+		base = float64(txs) * float64(b.N) / b.Elapsed().Seconds()
+		b.ReportMetric(base, "tx/s")
+	})
+	// The watch set alone (no watched address occurs: what the look-ups
+	// and the loading of the watches cost), then with a tenth of it
+	// occurring (alerts and extensions on top).
+	for _, occurring := range []int{0, watched / 10} {
+		b.Run(fmt.Sprintf("watched=%d/occurring=%d", watched, occurring), func(b *testing.B) {
+			b.StopTimer()
+			if !kept {
+				// Run alone (-bench .../watched=N, for profiling): the
+				// addresses come from an unmeasured ingest.
+				runOnce(b, keep, nil)
+				b.ResetTimer()
+				b.StopTimer()
+				kept = true
+			}
+			ws, occ := benchWatches(b, keep, net, watched, occurring, lists)
+			var txs, alerts uint64
+			var outs int
+			for i := 0; i < b.N; i++ {
+				m, err := monitor.New(monitor.Options{Chain: btc.ChainID(btc.NetworkName(net)), Watches: ws})
+				if err != nil {
+					b.Fatal(err)
+				}
+				dir := b.TempDir()
+				txs = runOnce(b, dir, m).Txs
+				_, outs = m.Watching()
+				alerts = countAlerts(b, dir, net)
+			}
+			rate := float64(txs) * float64(b.N) / b.Elapsed().Seconds()
+			b.ReportMetric(rate, "tx/s")
+			if base > 0 {
+				b.ReportMetric(100*(base-rate)/base, "slowdown-%")
+			}
+			b.ReportMetric(float64(occ), "occurring")
+			b.ReportMetric(float64(alerts), "alerts")
+			b.ReportMetric(float64(outs), "watched-outputs")
+		})
+	}
+}
+
+// benchWatches returns lists watches holding n addresses in all: occ of
+// them (at most all) addresses of the store in dir, spread evenly over
+// its address ids, the rest random P2WPKH addresses; and how many occur.
+func benchWatches(b *testing.B, dir string, net *chaincfg.Params, n, occ, lists int) ([]monitor.Watch, int) {
+	ctx := context.Background()
+	db, err := store.Open(ctx, dir, store.ChainMeta{Chain: "btc", Network: btc.NetworkName(net)}, store.Options{ReadOnly: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	next, _, err := db.MetaU64(ctx, "next_addr_id")
+	if err != nil {
+		b.Fatal(err)
+	}
+	have := int(next) - 1
+	occ = min(occ, have)
+	addrs := make([]string, 0, n)
+	for i := range occ {
+		id := 1 + uint64(i)*uint64(have)/uint64(occ)
+		kb, err := db.AddrKey(ctx, id)
+		if err != nil {
+			b.Fatal(err)
+		}
+		k, err := btc.AddrKeyFromBytes(kb)
+		if err != nil {
+			b.Fatal(err)
+		}
+		addrs = append(addrs, k.Encode(net))
+	}
+	r := rand.New(rand.NewPCG(7, 11))
+	var p [20]byte
+	for len(addrs) < n {
+		for i := range p {
+			p[i] = byte(r.Uint32())
+		}
+		k, err := btc.NewAddrKey(btc.AddrWPKH, 0, p[:])
+		if err != nil {
+			b.Fatal(err)
+		}
+		addrs = append(addrs, k.Encode(net))
+	}
+	// Deal the addresses round-robin so that every watch holds some that
+	// occur.
+	ws := make([]monitor.Watch, lists)
+	for i := range ws {
+		ws[i] = monitor.Watch{ID: fmt.Sprintf("w%d", i+1), Chain: btc.ChainID(btc.NetworkName(net)), Rules: []monitor.Rule{{Kind: monitor.RuleAny}},
+			Addresses: make([]string, 0, n/lists+1)}
+	}
+	for i, a := range addrs {
+		ws[i%lists].Addresses = append(ws[i%lists].Addresses, a)
+	}
+	b.Logf("%d watched addresses in %d watches, %d of them among the chain's %d addresses", n, lists, occ, have)
+	return ws, occ
+}
+
+// countAlerts returns the number of alerts the store in dir holds.
+func countAlerts(b *testing.B, dir string, net *chaincfg.Params) uint64 {
+	ctx := context.Background()
+	db, err := store.Open(ctx, dir, store.ChainMeta{Chain: "btc", Network: btc.NetworkName(net)}, store.Options{ReadOnly: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	var n uint64
+	err = db.MonitorScan(ctx, store.MonAlert, nil, func(_, _ []byte) (bool, error) {
+		n++
+		return true, nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return n
+}

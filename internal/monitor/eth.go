@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/chaintrace/chaintrace/internal/addrs"
 	"github.com/chaintrace/chaintrace/internal/eth"
 	"github.com/chaintrace/chaintrace/internal/labels"
 	"github.com/chaintrace/chaintrace/internal/model"
@@ -599,7 +600,7 @@ func (m *EthMonitor) labels(a [20]byte, ok bool, cache map[[20]byte][]labels.Lab
 	}
 	ls, seen := cache[a]
 	if !seen {
-		ls = m.opts.Labels.Lookup(m.opts.Chain, m.format(a, true))
+		ls = m.opts.Labels.Lookup(m.labelChain(), m.format(a, true))
 		cache[a] = ls
 	}
 	var out []Label
@@ -607,6 +608,17 @@ func (m *EthMonitor) labels(a [20]byte, ok bool, cache map[[20]byte][]labels.Lab
 		out = append(out, Label{Label: l.Label, Category: l.Category, Actor: l.Actor, Entity: l.Entity, Dataset: l.Dataset})
 	}
 	return out
+}
+
+// labelChain is the chain id labels are looked up under: the monitored
+// chain when package addrs knows it, else (a private or simulated
+// network, "eth-dev") "eth", whose address format it shares, as the
+// tracer does (trace.AddrChain): labels are imported under addrs' ids.
+func (m *EthMonitor) labelChain() string {
+	if addrs.IsEVM(m.opts.Chain) {
+		return m.opts.Chain
+	}
+	return "eth"
 }
 
 // isService reports whether labels mark a service the monitor does not

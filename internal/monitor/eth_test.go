@@ -73,7 +73,7 @@ func newEthChain(t *testing.T, ws ...Watch) *ethChain {
 			t.Fatal(err)
 		}
 	}
-	lab := fakeLabels{"eth-dev|" + ethHex(eEx): {{Label: "Big Exchange", Category: "exchange", Actor: "bigex"}}}
+	lab := fakeLabels{"eth|" + ethHex(eEx): {{Label: "Big Exchange", Category: "exchange", Actor: "bigex"}}}
 	m, err := NewEth(Options{Chain: "eth-dev", Watches: ws, Labels: lab})
 	if err != nil {
 		t.Fatal(err)

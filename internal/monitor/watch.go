@@ -5,7 +5,9 @@
 // the block's transactions against the watches, writes an alert record and
 // an outbox entry for each match, and extends each watch to the outputs a
 // watched output moved to (haircut taint, down to a dust threshold), all
-// in the batch that carries the block. Unwinding a block writes a
+// in the batch that carries the block. On EVM chains an EthMonitor does
+// the same per transfer, with taint kept per address and asset (see
+// eth.go for its "tainted first" model). Unwinding a block writes a
 // retraction for each of its alerts. Delivery of the outbox is package
 // alert's.
 package monitor

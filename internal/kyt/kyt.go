@@ -46,7 +46,7 @@ var (
 	// ErrNotFound is a transfer id nobody registered.
 	ErrNotFound = errors.New("kyt: transfer not registered")
 	// ErrConflict is a transfer already registered for another user.
-	ErrConflict = errors.New("kyt: transfer registered for another user")
+	ErrConflict = errors.New("kyt: conflict")
 	// ErrBadCursor is a list cursor this registry did not hand out.
 	ErrBadCursor = errors.New("kyt: invalid cursor")
 )
@@ -60,9 +60,10 @@ const (
 	StatusScreened = "screened"
 )
 
-// AlertChain is the Chain of the registry's alerts in the journal, which
-// tells them apart from the followers' (each chain's journal writer owns
-// its chain's lines).
+// AlertChain is the Chain and the Watch of the registry's alerts in the
+// journal: the chain tells them apart from the followers' (each chain's
+// journal writer owns its chain's lines), the watch lets a client ask for
+// them alone (GET /api/v1/alerts?watch=kyt).
 const AlertChain = "kyt"
 
 // Dir is the registry's directory under a data directory.

@@ -336,3 +336,28 @@ func TestStamp(t *testing.T) {
 		t.Fatalf("a label import left the stamp as it was (%v)", err)
 	}
 }
+
+// TestOfflineStore registers a transfer of a chain whose store another
+// process holds as pending, and screens it once the store is readable.
+func TestOfflineStore(t *testing.T) {
+	f := kyttest.Build(t)
+	ctx := context.Background()
+	r := f.Open(ctx)
+	defer r.Close()
+	r.SetChains(kyt.Chains{Offline: map[string]bool{kyttest.BTCChain: true, kyttest.ETHChain: false}})
+	p := register(t, r, kyt.Request{Chain: "btc", Tx: f.DepositTx, OutputIndex: u32(0), UserID: "alice"})
+	if p.Status != kyt.StatusPending || p.Chain != kyttest.BTCChain {
+		t.Fatalf("transfer of an offline store %+v", p)
+	}
+	if _, err := r.Register(ctx, kyt.Request{Chain: "eth-sim", Tx: f.TokenTx, OutputIndex: u32(0), UserID: "bob"}); !errors.Is(err, kyt.ErrInvalid) {
+		t.Fatalf("an output index on an offline EVM store: %v", err)
+	}
+	r.SetChains(f.Chains())
+	st, err := r.ResolvePending(ctx)
+	if err != nil || st.Transfers != 1 || st.Resolved != 1 {
+		t.Fatalf("resolve pending %+v %v", st, err)
+	}
+	if got, err := r.Get(ctx, p.ID); err != nil || got.Status != kyt.StatusScreened || got.Rating != "LOW" {
+		t.Fatalf("after the store came back %+v %v", got, err)
+	}
+}

@@ -40,7 +40,7 @@ type Options struct {
 	// Data is the data directory: the registry lives in Dir(Data), its
 	// alerts are journalled to monitor.JournalPath(Data).
 	Data string
-	// Screener screens the senders; it must be set.
+	// Screener screens the senders; it must be set unless ReadOnly.
 	Screener *screen.Screener
 	// Chains are the stores transfers are resolved in.
 	Chains Chains
@@ -66,6 +66,9 @@ type Registry struct {
 	chainsMu sync.RWMutex
 	chains   Chains
 
+	// rescreenMu serialises Rescreens, so that two never raise the same
+	// change twice.
+	rescreenMu sync.Mutex
 	// mu serialises writes and guards the counters.
 	mu        sync.Mutex
 	nextSeq   uint64
@@ -77,7 +80,7 @@ func Open(ctx context.Context, opts Options) (*Registry, error) {
 	if opts.Data == "" {
 		return nil, errors.New("kyt: no data directory")
 	}
-	if opts.Screener == nil {
+	if opts.Screener == nil && !opts.ReadOnly {
 		return nil, errors.New("kyt: no screener")
 	}
 	if opts.Now == nil {
@@ -258,6 +261,8 @@ func (r *Registry) resolveAndScreen(ctx context.Context, t *Transfer) error {
 		res, found, err = resolveBTC(ctx, db, t.Tx, *t.OutputIndex)
 	} else if db, ok := r.chains.EVM[t.Chain]; ok {
 		res, found, err = resolveEVM(ctx, db, t.Tx, t.LogIndex)
+	} else if _, ok := r.chains.Offline[t.Chain]; ok {
+		return nil
 	} else {
 		return fmt.Errorf("%w: no store of chain %s is open", ErrInvalid, t.Chain)
 	}

@@ -38,9 +38,21 @@ type Stats struct {
 // AlertChain; a pending transfer that turns out rated above LOW raises
 // one too. A transfer that fails to screen is logged and kept as it was.
 func (r *Registry) Rescreen(ctx context.Context) (Stats, error) {
+	return r.rescreen(ctx, false)
+}
+
+// ResolvePending is Rescreen of the pending transfers alone: what is due
+// when only the chain stores have grown.
+func (r *Registry) ResolvePending(ctx context.Context) (Stats, error) {
+	return r.rescreen(ctx, true)
+}
+
+func (r *Registry) rescreen(ctx context.Context, onlyPending bool) (Stats, error) {
 	if r.opts.ReadOnly {
 		return Stats{}, errors.New("kyt: the registry is open read-only")
 	}
+	r.rescreenMu.Lock()
+	defer r.rescreenMu.Unlock()
 	var st Stats
 	from := uint64(1)
 	for {
@@ -49,22 +61,27 @@ func (r *Registry) Rescreen(ctx context.Context) (Stats, error) {
 			t   Transfer
 		}
 		var items []item
+		last := uint64(0)
 		err := r.scan(ctx, from, func(seq uint64, t *Transfer) bool {
-			items = append(items, item{seq, *t})
+			last = seq
+			if !onlyPending || t.Status == StatusPending {
+				items = append(items, item{seq, *t})
+			}
 			return len(items) < rescreenBatch
 		})
 		if err != nil {
 			return st, err
 		}
-		if len(items) == 0 {
+		if last == 0 {
 			break
 		}
-		from = items[len(items)-1].seq + 1
+		from = last + 1
 		type update struct {
 			seq    uint64
 			t      Transfer
 			reason string // set when an alert is due
 			old    string
+			base   Transfer // as read
 		}
 		var ups []update
 		for _, it := range items {
@@ -81,7 +98,7 @@ func (r *Registry) Rescreen(ctx context.Context) (Stats, error) {
 			if t.Status == StatusPending {
 				continue
 			}
-			u := update{seq: it.seq, t: t, old: old.Rating}
+			u := update{seq: it.seq, t: t, old: old.Rating, base: old}
 			switch {
 			case old.Status == StatusPending:
 				st.Resolved++
@@ -97,6 +114,21 @@ func (r *Registry) Rescreen(ctx context.Context) (Stats, error) {
 		}
 		if err := r.commitUpdates(ctx, len(ups), func(b store.Batch, i int, nextAlert uint64) (bool, error) {
 			u := &ups[i]
+			// A registration may have resolved a pending transfer
+			// since it was read: its record is newer than this one.
+			cur, ok, err := r.db.MonitorGet(ctx, store.MonWatched, recordKey(u.seq))
+			if err != nil {
+				return false, wrap(err)
+			}
+			if ok {
+				c, err := decodeRecord(u.seq, cur)
+				if err != nil {
+					return false, err
+				}
+				if c.Status != u.base.Status || c.Rating != u.base.Rating {
+					return false, nil
+				}
+			}
 			if err := putRecord(b, u.seq, &u.t); err != nil {
 				return false, err
 			}
@@ -166,7 +198,7 @@ func (r *Registry) SyncJournal(ctx context.Context) error {
 // ratingAlert is the alert of t's change of rating from old.
 func ratingAlert(seq uint64, t *Transfer, old, reason string) monitor.Alert {
 	a := monitor.Alert{
-		Seq: seq, Kind: monitor.KindRatingChange, Rule: monitor.KindRatingChange, Chain: AlertChain, Tx: t.Tx,
+		Seq: seq, Kind: monitor.KindRatingChange, Watch: AlertChain, Rule: monitor.KindRatingChange, Chain: AlertChain, Tx: t.Tx,
 		Direction: monitor.DirIn, Asset: t.Asset, Token: t.Token, Value: t.Amount,
 		Transfer: t.ID, UserID: t.UserID, OldRating: old, NewRating: t.Rating, Reason: reason,
 	}

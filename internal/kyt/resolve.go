@@ -25,6 +25,10 @@ import (
 type Chains struct {
 	BTC map[string]store.Reader
 	EVM map[string]store.AccountReader
+	// Offline are chains whose store exists but is held by another
+	// process (a following ingest), by id, true for Bitcoin: their
+	// transfers are registered as pending until the store can be read.
+	Offline map[string]bool
 }
 
 // ids returns the chain ids, sorted, for error messages.
@@ -34,6 +38,9 @@ func (c *Chains) ids() []string {
 		out = append(out, id)
 	}
 	for id := range c.EVM {
+		out = append(out, id)
+	}
+	for id := range c.Offline {
 		out = append(out, id)
 	}
 	slices.Sort(out)
@@ -50,6 +57,9 @@ func (c *Chains) chainOf(name string) (id string, isBTC bool, err error) {
 	if _, ok := c.EVM[name]; ok {
 		return name, false, nil
 	}
+	if isBTC, ok := c.Offline[name]; ok {
+		return name, isBTC, nil
+	}
 	var found []string
 	for _, id := range c.ids() {
 		if name != "" && strings.HasPrefix(id, name+"-") {
@@ -58,7 +68,7 @@ func (c *Chains) chainOf(name string) (id string, isBTC bool, err error) {
 	}
 	if len(found) == 1 {
 		_, isBTC = c.BTC[found[0]]
-		return found[0], isBTC, nil
+		return found[0], isBTC || c.Offline[found[0]], nil
 	}
 	if len(found) > 1 {
 		return "", false, fmt.Errorf("%w: chain %q matches several stores (%s): give the full chain id", ErrInvalid, name, strings.Join(found, ", "))

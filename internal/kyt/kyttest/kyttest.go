@@ -251,14 +251,21 @@ func (f *Fixture) Apply(ctx context.Context, d labels.Dataset) {
 	}
 }
 
-// Sanction labels a Bitcoin address of the fixture as sanctioned (an
-// OFAC-like dataset) and reloads the index.
+// Sanction labels a Bitcoin address of the fixture as sanctioned and
+// reloads the index.
 func (f *Fixture) Sanction(address string) {
 	f.t.Helper()
-	f.Apply(context.Background(), labels.Dataset{Name: "ofac-sdn", Format: "ofac", Labels: []labels.Label{
+	f.Apply(context.Background(), SanctionDataset(address))
+}
+
+// SanctionDataset is an OFAC-like dataset that lists a Bitcoin address of
+// the fixture as sanctioned; applying it again with another address
+// delists the first.
+func SanctionDataset(address string) labels.Dataset {
+	return labels.Dataset{Name: "ofac-sdn", Format: "ofac", Labels: []labels.Label{
 		{Chain: BTCChain, Address: address, Label: "Fixture sanctioned wallet", Abuse: "sanction", Entity: "FIXTURE ENTITY",
 			ConfidenceLevel: 100, Source: "https://sanctionssearch.ofac.treas.gov/", Dataset: "ofac-sdn"},
-	}})
+	}}
 }
 
 // Chains returns the fixture's stores as a registry's chains.

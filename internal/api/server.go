@@ -15,6 +15,9 @@
 //	GET  /api/v1/actors/{id}               an actor and its root
 //	GET  /api/v1/alerts                    alerts from the journal; ?chain, ?watch, ?since=ID, ?limit
 //	GET  /api/v1/alerts/stream             server-sent events, resumed by Last-Event-ID
+//	POST /api/v1/transfers                 register a received transfer: its screening (200) or pending (202)
+//	GET  /api/v1/transfers/{id}            a registered transfer and its latest screening
+//	GET  /api/v1/transfers                 registered transfers; ?user_id, ?rating, ?cursor, ?limit
 //	GET  /api/v1/openapi.json              this API's OpenAPI 3.1 document (openapi.json)
 //	GET  /healthz                          liveness and index size
 //	GET  /metrics                          Prometheus exposition
@@ -96,6 +99,10 @@ type Config struct {
 	// (monitor.JournalPath) the alert routes read; empty means they
 	// answer that alerts are unavailable.
 	AlertData string
+	// Transfers registers and lists received transfers (deposit
+	// screening, package kyt); nil answers that the routes are
+	// unavailable.
+	Transfers TransferRegistry
 	// AlertPoll is how often a stream looks for new alerts, Heartbeat
 	// how often an idle stream sends a comment (defaults DefaultAlertPoll
 	// and DefaultHeartbeat).
@@ -178,6 +185,9 @@ func (s *Server) routeTable() []route {
 		{"GET /api/v1/actors/{id}", s.handleActor},
 		{"GET /api/v1/alerts", s.handleAlerts},
 		{"GET /api/v1/alerts/stream", s.handleAlertStream},
+		{"POST /api/v1/transfers", s.handleRegisterTransfer},
+		{"GET /api/v1/transfers/{id}", s.handleTransfer},
+		{"GET /api/v1/transfers", s.handleTransfers},
 		{"GET /api/v1/openapi.json", s.handleOpenAPI},
 		{"GET /healthz", s.handleHealth},
 		{"GET /metrics", metrics.ServeHTTP},

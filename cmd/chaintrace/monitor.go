@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"text/tabwriter"
@@ -180,9 +181,15 @@ func newAlertsCmd(g *globals) *cobra.Command {
 				return writeJSON(g.out, as)
 			}
 			tw := tabwriter.NewWriter(g.out, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "SEQ\tID\tKIND\tWATCH\tRULE\tHEIGHT\tTX\tDIR\tAMOUNT")
+			fmt.Fprintln(tw, "SEQ\tID\tKIND\tWATCH\tRULE\tHEIGHT\tTX\tDIR\tAMOUNT\tASSET")
 			for _, a := range as {
-				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%d\n", a.Seq, a.ID, a.Kind, a.Watch, a.Rule, a.Height, a.Tx, a.Direction, a.Amount)
+				// Value (base units) is set on every alert since the
+				// account monitor; older Bitcoin alerts have Amount.
+				amount := a.Value
+				if amount == "" {
+					amount = strconv.FormatInt(a.Amount, 10)
+				}
+				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\n", a.Seq, a.ID, a.Kind, a.Watch, a.Rule, a.Height, a.Tx, a.Direction, amount, a.Asset)
 			}
 			return tw.Flush()
 		},
@@ -273,8 +280,16 @@ func newWebhookCmd(g *globals) *cobra.Command {
 }
 
 // openMonitorStore opens the store of a chain id (Bitcoin or EVM), or
-// the only Bitcoin one under --data.
+// the only Bitcoin one under --data, or the only EVM one when there is
+// no Bitcoin store.
 func openMonitorStore(ctx context.Context, g *globals, chain string, readOnly bool) (*store.DB, error) {
+	if chain == "" {
+		btcs, _ := filepath.Glob(filepath.Join(g.dataDir, "btc-*"))
+		eths, _ := filepath.Glob(filepath.Join(g.dataDir, "eth-*"))
+		if len(btcs) == 0 && len(eths) == 1 {
+			chain = workspace.ETHChainID(strings.TrimPrefix(filepath.Base(eths[0]), "eth-"))
+		}
+	}
 	var dir string
 	var meta store.ChainMeta
 	if monitor.IsEVM(chain) {
@@ -371,6 +386,12 @@ func runMonitored(ctx context.Context, g *globals, db *store.DB, chain string, f
 	st, err := run()
 	stop()
 	wg.Wait()
+	if err != nil && follow && ctx.Err() != nil {
+		// Interrupting a follower is how it ends: a source call the
+		// interruption cut short is not a failure.
+		g.log.Info("ingest: follower stopped", "err", err)
+		err = nil
+	}
 	if err != nil {
 		return st, err
 	}

@@ -152,6 +152,16 @@ func TestMonitorETHEndToEnd(t *testing.T) {
 			t.Fatalf("stored alert %s not delivered once", a.ID)
 		}
 	}
+	// The only store is the EVM one: the commands find it without --chain.
+	listed := map[string]bool{}
+	for _, line := range strings.Split(mustRun("alerts", "list"), "\n") {
+		if f := strings.Fields(line); len(f) == 10 {
+			listed[f[8]+" "+f[9]] = true
+		}
+	}
+	if !listed[eth(200).String()+" CTT"] || !listed[eth(7).String()+" ETH"] {
+		t.Fatalf("alerts list: %v", listed)
+	}
 	mustRun("alerts", "deliver", "--chain", "eth")
 	if out := mustRun("alerts", "dead", "--chain", "eth"); out != "" {
 		t.Fatalf("dead letters: %s", out)

@@ -48,19 +48,26 @@ func (s *ethMonitorStage) Forward(ctx context.Context, w store.AccountBatch, b *
 		return err
 	}
 	// The block's transfers name their addresses; recs carry the ids
-	// the eth-txs stage gave them, some created by this very block.
-	ids := map[uint64][20]byte{}
-	nTx := len(b.blk.Txs)
-	for i := range b.recs {
-		start := b.txStart[min(i, nTx)]
-		for k := range b.recs[i].Transfers {
-			tr, src := &b.recs[i].Transfers[k], &b.transfers[start+k]
-			ids[tr.From], ids[tr.To], ids[tr.Token] = src.From, src.To, src.Token
+	// the eth-txs stage gave them, some created by this very block. The
+	// map is built on the monitor's first question: a monitor without
+	// watches asks none.
+	var ids map[uint64][20]byte
+	addr := func(id uint64) [20]byte {
+		if ids == nil {
+			ids = map[uint64][20]byte{}
+			nTx := len(b.blk.Txs)
+			for i := range b.recs {
+				start := b.txStart[min(i, nTx)]
+				for k := range b.recs[i].Transfers {
+					tr, src := &b.recs[i].Transfers[k], &b.transfers[start+k]
+					ids[tr.From], ids[tr.To], ids[tr.Token] = src.From, src.To, src.Token
+				}
+			}
 		}
+		return ids[id]
 	}
 	mb := &monitor.EthBlock{
-		Height: b.height, Hash: b.blk.Hash, Time: time.Unix(int64(b.blk.Header.Time), 0), Txs: b.recs,
-		Addr: func(id uint64) [20]byte { return ids[id] },
+		Height: b.height, Hash: b.blk.Hash, Time: time.Unix(int64(b.blk.Header.Time), 0), Txs: b.recs, Addr: addr,
 	}
 	if err := s.m.Forward(ctx, mw, r, mb); err != nil {
 		return fmt.Errorf("ingest: monitor at eth block %d: %w", b.height, err)

@@ -73,6 +73,7 @@ the look-ups, all offline.`,
 	root.AddCommand(newPricesCmd(g), newReportCmd(g))
 	root.AddCommand(newSimCmd(g), newEvalCmd(g))
 	root.AddCommand(newMonitorCmds(g)...)
+	root.AddCommand(newKYTCmd(g))
 	return root
 }
 

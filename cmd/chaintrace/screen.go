@@ -10,8 +10,10 @@ import (
 	"runtime/debug"
 	"syscall"
 	"text/tabwriter"
+	"time"
 
 	"github.com/chaintrace/chaintrace/internal/api"
+	"github.com/chaintrace/chaintrace/internal/kyt"
 	"github.com/chaintrace/chaintrace/internal/labels"
 	"github.com/chaintrace/chaintrace/internal/model"
 	"github.com/chaintrace/chaintrace/internal/screen"
@@ -24,7 +26,10 @@ import (
 type screenEnv struct {
 	labels   *labels.Store
 	screener *screen.Screener
-	closers  []func() error
+	// stores are the Bitcoin stores opened, by directory, for deposit
+	// screening to share (a store opens once per process).
+	stores  map[string]*store.DB
+	closers []func() error
 }
 
 func (e *screenEnv) Close() {
@@ -36,7 +41,7 @@ func (e *screenEnv) Close() {
 // openScreenEnv opens the label store and every Bitcoin store under
 // --data (read-only) as exposure graphs.
 func openScreenEnv(ctx context.Context, g *globals, rulesPath string) (*screenEnv, error) {
-	env := &screenEnv{}
+	env := &screenEnv{stores: map[string]*store.DB{}}
 	st, err := openLabels(ctx, g)
 	if err != nil {
 		return nil, err
@@ -57,6 +62,7 @@ func openScreenEnv(ctx context.Context, g *globals, rulesPath string) (*screenEn
 			continue
 		}
 		env.closers = append(env.closers, db.Close)
+		env.stores[dir] = db
 		gr, err := screen.NewBTCGraph(db)
 		if err != nil {
 			g.log.Warn("Bitcoin store not usable for exposure", "dir", dir, "err", err)
@@ -173,6 +179,7 @@ func printScreen(g *globals, r screen.Result) {
 
 func newServeCmd(g *globals) *cobra.Command {
 	var addr, rules string
+	var rescreenEvery time.Duration
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve the REST API (screening, labels, actors, metrics)",
@@ -182,24 +189,33 @@ func newServeCmd(g *globals) *cobra.Command {
   POST /api/v1/screen            {"addresses":[{"chain":"eth","address":"0x..."}]}
   GET  /api/v1/labels/{chain}/{address}
   GET  /api/v1/actors/{id}
+  POST /api/v1/transfers         {"chain":"btc","tx":"...","output_index":0,"user_id":"u-1"}
+  GET  /api/v1/transfers/{id}, GET /api/v1/transfers?user_id=&rating=
   GET  /healthz, GET /metrics (Prometheus)
 
 Errors are RFC 9457 problem details; every response carries X-Request-Id.
-SIGHUP reloads the label index after an import; SIGINT/SIGTERM shut down
-gracefully.`,
+SIGHUP reloads the label index after an import and re-screens the
+registered transfers (as does a change to the labels, incidents or traces
+noticed every --rescreen-every); SIGINT/SIGTERM shut down gracefully.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return serveAPI(cmd.Context(), g, addr, rules)
+			return serveAPIEvery(cmd.Context(), g, addr, rules, rescreenEvery)
 		},
 	}
+	cmd.Flags().DurationVar(&rescreenEvery, "rescreen-every", time.Minute, "how often to look for changed labels, incidents and traces, and for pending transfers (0: only on SIGHUP)")
 	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "listen address HOST:PORT")
 	cmd.Flags().StringVar(&rules, "rules", "", "risk rules file (YAML or JSON)")
 	return cmd
 }
 
 // serveAPI serves the REST API from the stores in g.dataDir on addr until
-// ctx ends.
+// ctx ends, re-screening registered transfers every minute when due.
 func serveAPI(ctx context.Context, g *globals, addr, rules string) error {
+	return serveAPIEvery(ctx, g, addr, rules, time.Minute)
+}
+
+// serveAPIEvery is serveAPI looking for changes every rescreenEvery.
+func serveAPIEvery(ctx context.Context, g *globals, addr, rules string, rescreenEvery time.Duration) error {
 	env, err := openScreenEnv(ctx, g, rules)
 	if err != nil {
 		return err
@@ -211,8 +227,14 @@ func serveAPI(ctx context.Context, g *globals, addr, rules string) error {
 		// latency down at a modest memory cost.
 		debug.SetGCPercent(400)
 	}
-	srv := api.NewServer(api.Config{Screener: env.screener, Labels: env.labels, Logger: g.log, Version: "dev", AlertData: g.dataDir})
-	go reloadOnHUP(ctx, g, srv, env.labels)
+	reg, stopKYT := startKYT(ctx, g, env, rescreenEvery)
+	defer stopKYT()
+	cfg := api.Config{Screener: env.screener, Labels: env.labels, Logger: g.log, Version: "dev", AlertData: g.dataDir}
+	if reg != nil {
+		cfg.Transfers = reg
+	}
+	srv := api.NewServer(cfg)
+	go reloadOnHUP(ctx, g, srv, env.labels, reg)
 	g.log.Info("serving", "addr", addr, "labelled_addresses", env.screener.Index().Len())
 	err = srv.Run(ctx, addr)
 	if errors.Is(err, context.Canceled) {
@@ -222,8 +244,9 @@ func serveAPI(ctx context.Context, g *globals, addr, rules string) error {
 }
 
 // reloadOnHUP rebuilds the label index on SIGHUP, so a label import
-// reaches a running server without a restart.
-func reloadOnHUP(ctx context.Context, g *globals, srv *api.Server, st *labels.Store) {
+// reaches a running server without a restart, and re-screens the
+// registered transfers (reg may be nil) against it.
+func reloadOnHUP(ctx context.Context, g *globals, srv *api.Server, st *labels.Store, reg *kyt.Registry) {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
@@ -237,6 +260,7 @@ func reloadOnHUP(ctx context.Context, g *globals, srv *api.Server, st *labels.St
 				continue
 			}
 			g.log.Info("label index reloaded", "labelled_addresses", srv.Screener().Index().Len())
+			rescreenKYT(ctx, g, reg)
 		}
 	}
 }

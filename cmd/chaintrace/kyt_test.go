@@ -1,0 +1,148 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chaintrace/chaintrace/internal/kyt"
+	"github.com/chaintrace/chaintrace/internal/kyt/kyttest"
+	"github.com/chaintrace/chaintrace/internal/labels"
+	"github.com/chaintrace/chaintrace/internal/monitor"
+	"github.com/chaintrace/chaintrace/internal/workspace"
+)
+
+// TestCLIKYT registers a screened and a pending transfer through the CLI,
+// lists them, sanctions a sender with a label import and re-screens: one
+// rating_change alert reaches the journal.
+func TestCLIKYT(t *testing.T) {
+	f := kyttest.Build(t)
+	f.Close()
+	data := f.Data
+	kytRun := func(args ...string) string {
+		t.Helper()
+		out, err := run(t, append([]string{"--data", data, "--log-level", "warn", "kyt"}, args...)...)
+		if err != nil {
+			t.Fatalf("kyt %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return out
+	}
+	var tr kyt.Transfer
+	if err := json.Unmarshal([]byte(kytRun("register", "--chain", "btc", "--tx", f.DepositTx, "--vout", "0", "--user", "alice", "--json")), &tr); err != nil {
+		t.Fatal(err)
+	}
+	if tr.Status != kyt.StatusScreened || tr.Rating != "LOW" || tr.Address != f.Deposit || len(tr.Senders) != 2 {
+		t.Fatalf("registered %+v", tr)
+	}
+	out := kytRun("register", "--chain", "btc", "--tx", f.PendingTx, "--vout", "0", "--user", "carol")
+	if !strings.Contains(out, "pending") || !strings.Contains(out, "not in the store yet") {
+		t.Fatalf("pending registration printed:\n%s", out)
+	}
+	out = kytRun("register", "--chain", "eth-sim", "--tx", f.TokenTx, "--log-index", "0", "--user", "bob")
+	if !strings.Contains(out, "rating HIGH") || !strings.Contains(out, "Fixture hacker") {
+		t.Fatalf("token registration printed:\n%s", out)
+	}
+	if out, err := run(t, "--data", data, "kyt", "register", "--chain", "btc", "--tx", f.DepositTx, "--vout", "0", "--log-index", "1", "--user", "alice"); err == nil || !strings.Contains(err.Error(), "not both") {
+		t.Fatalf("both indexes: %v\n%s", err, out)
+	}
+	if out, err := run(t, "--data", data, "kyt", "register", "--chain", "btc", "--tx", f.DepositTx, "--vout", "0", "--user", "mallory"); err == nil || !strings.Contains(err.Error(), "alice") {
+		t.Fatalf("conflict: %v\n%s", err, out)
+	}
+	var all []kyt.Transfer
+	if err := json.Unmarshal([]byte(kytRun("list", "--json")), &all); err != nil || len(all) != 3 {
+		t.Fatalf("list: %d transfers, %v", len(all), err)
+	}
+	if out := kytRun("list", "--rating", "pending"); !strings.Contains(out, "carol") || strings.Contains(out, "alice") {
+		t.Fatalf("pending list:\n%s", out)
+	}
+
+	ctx := context.Background()
+	st, err := labels.Open(ctx, workspace.LabelsDir(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Apply(ctx, kyttest.SanctionDataset(f.Bad)); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	out = kytRun("rescreen")
+	if !strings.Contains(out, "3 transfers re-screened: 0 pending ones screened, 1 ratings changed, 1 alerts raised") {
+		t.Fatalf("rescreen printed:\n%s", out)
+	}
+	js, err := monitor.ReadJournal(data)
+	if err != nil || len(js) != 1 || js[0].Kind != monitor.KindRatingChange || js[0].Transfer != tr.ID || js[0].NewRating != "SEVERE" {
+		t.Fatalf("journal %+v %v", js, err)
+	}
+	if out := kytRun("list", "--user", "alice"); !strings.Contains(out, "SEVERE") {
+		t.Fatalf("alice's transfers after the sanction:\n%s", out)
+	}
+}
+
+// TestServeKYT registers transfers through a running serve, which opens
+// the registry with the chain stores, then stops it: the registrations
+// outlive the server.
+func TestServeKYT(t *testing.T) {
+	f := kyttest.Build(t)
+	f.Close()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	g := &globals{dataDir: f.Data, log: slog.New(slog.DiscardHandler), out: io.Discard}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- serveAPIEvery(ctx, g, addr, "", 50*time.Millisecond) }()
+	base := "http://" + addr
+	for i := 0; ; i++ {
+		resp, err := http.Get(base + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			break
+		}
+		if i == 200 {
+			t.Fatalf("the server did not come up: %v", err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	post := func(body string) (int, kyt.Transfer) {
+		t.Helper()
+		resp, err := http.Post(base+"/api/v1/transfers", "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var tr kyt.Transfer
+		if err := json.NewDecoder(resp.Body).Decode(&tr); err != nil {
+			t.Fatal(err)
+		}
+		return resp.StatusCode, tr
+	}
+	if code, tr := post(`{"chain":"eth","tx":"` + f.TokenTx + `","log_index":0,"user_id":"bob"}`); code != 200 || tr.Rating != "HIGH" || tr.Asset != "USDT" {
+		t.Fatalf("token deposit: %d %+v", code, tr)
+	}
+	if code, tr := post(`{"chain":"btc","tx":"` + f.PendingTx + `","output_index":0,"user_id":"carol"}`); code != 202 || tr.Status != kyt.StatusPending {
+		t.Fatalf("pending deposit: %d %+v", code, tr)
+	}
+	// A poll or two with a pending transfer reopens nothing it shares
+	// with the screener and keeps serving.
+	time.Sleep(150 * time.Millisecond)
+	if code, tr := post(`{"chain":"btc","tx":"` + f.DepositTx + `","output_index":0,"user_id":"alice"}`); code != 200 || len(tr.Senders) != 2 || tr.Senders[0].Screening.Exposure == nil {
+		t.Fatalf("Bitcoin deposit after the polls: %d %+v", code, tr)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	out, err := run(t, "--data", f.Data, "kyt", "list")
+	if err != nil || strings.Count(out, "tr_") != 3 || !strings.Contains(out, "pending") {
+		t.Fatalf("after the server stopped: %v\n%s", err, out)
+	}
+}

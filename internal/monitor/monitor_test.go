@@ -190,7 +190,8 @@ func TestPeelChainToExchange(t *testing.T) {
 	if len(got) != 4 {
 		t.Fatalf("%d alerts after two blocks, want 4: %+v", len(got), got)
 	}
-	if got[0].Direction != DirIn || got[0].Amount != 5e8 || got[2].Direction != DirOut || got[2].Amount != 5e8 {
+	if got[0].Direction != DirIn || got[0].Amount != 5e8 || got[2].Direction != DirOut || got[2].Amount != 5e8 ||
+		got[0].Asset != "BTC" || got[0].Value != "500000000" || got[0].Token != "" {
 		t.Fatalf("alerts %+v", got)
 	}
 	// Haircut: 5e8 in, 4.9e8 out; B holds 3e8 of it, all tainted.

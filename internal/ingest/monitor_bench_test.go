@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"testing"
+	"time"
 
 	"github.com/btcsuite/btcd/chaincfg"
 	"github.com/btcsuite/btcd/wire"
@@ -95,6 +96,7 @@ func BenchmarkIngestMonitor(b *testing.B) {
 				kept = true
 			}
 			ws, occ := benchWatches(b, keep, net, watched, occurring, lists)
+			load := benchLoad(b, keep, net, ws)
 			var txs, alerts uint64
 			var outs int
 			for i := 0; i < b.N; i++ {
@@ -112,6 +114,7 @@ func BenchmarkIngestMonitor(b *testing.B) {
 			if base > 0 {
 				b.ReportMetric(100*(base-rate)/base, "slowdown-%")
 			}
+			b.ReportMetric(load.Seconds(), "load-full-store-s")
 			b.ReportMetric(float64(occ), "occurring")
 			b.ReportMetric(float64(alerts), "alerts")
 			b.ReportMetric(float64(outs), "watched-outputs")
@@ -172,6 +175,28 @@ func benchWatches(b *testing.B, dir string, net *chaincfg.Params, n, occ, lists 
 	}
 	b.Logf("%d watched addresses in %d watches, %d of them among the chain's %d addresses", n, lists, occ, have)
 	return ws, occ
+}
+
+// benchLoad returns how long loading the watches ws takes against the
+// store in dir (every occurring address's id looked up), which is what a
+// follower pays on starting or when the watch list changes; the ingests
+// measured load them against an empty store.
+func benchLoad(b *testing.B, dir string, net *chaincfg.Params, ws []monitor.Watch) time.Duration {
+	ctx := context.Background()
+	db, err := store.Open(ctx, dir, store.ChainMeta{Chain: "btc", Network: btc.NetworkName(net)}, store.Options{ReadOnly: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	m, err := monitor.New(monitor.Options{Chain: btc.ChainID(btc.NetworkName(net)), Watches: ws})
+	if err != nil {
+		b.Fatal(err)
+	}
+	began := time.Now()
+	if err := m.Load(ctx, db); err != nil {
+		b.Fatal(err)
+	}
+	return time.Since(began)
 }
 
 // countAlerts returns the number of alerts the store in dir holds.

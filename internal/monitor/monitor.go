@@ -125,9 +125,6 @@ type Monitor struct {
 	watches map[string]*Watch
 	byKey   map[string][]string
 	byID    map[uint64][]string
-	// keyOf is the address key of every watched address of the last
-	// load, "" when it does not parse; the next load reuses it.
-	keyOf   map[string]string
 	outs    map[outpoint][]taint
 	nextSeq uint64
 }
@@ -188,88 +185,98 @@ func (m *Monitor) loadWatches(ctx context.Context, db Reader) error {
 		}
 		m.stamp, list = st, l.Watches
 	}
+	// A store without address 1 has not assigned an address id yet (an
+	// ingest from genesis): there is no id to look up, and a million
+	// watched addresses would cost as many fruitless reads.
+	lookup := true
+	if _, err := db.AddrKey(ctx, 1); errors.Is(err, store.ErrNotFound) {
+		lookup = false
+	} else if err != nil {
+		return fmt.Errorf("monitor: %w", err)
+	}
 	keys := m.addrKeys(list)
 	m.watches = map[string]*Watch{}
 	m.byKey = make(map[string][]string, len(keys))
 	m.byID = map[uint64][]string{}
+	n := 0
 	for i := range list {
 		w := list[i]
 		if w.Chain != m.opts.Chain {
 			continue
 		}
 		m.watches[w.ID] = &w
+		// Most addresses are in one watch: they all share one list of
+		// that watch's id (its capacity of one makes a later append
+		// copy it) rather than each getting its own.
+		only := []string{w.ID}
 		for _, a := range w.Addresses {
-			kb := keys[a]
-			if kb == "" {
+			kb := keys[n]
+			n++
+			if kb == nil {
 				_, err := btc.ParseAddress(a, m.net)
 				m.log.Warn("monitor: watch address not valid on this chain; skipped", "watch", w.ID, "address", a, "err", err)
 				continue
 			}
-			m.byKey[kb] = appendOnce(m.byKey[kb], w.ID)
-			id, err := db.AddrID(ctx, []byte(kb))
+			ks := string(kb)
+			if cur, ok := m.byKey[ks]; ok {
+				m.byKey[ks] = appendOnce(cur, w.ID)
+			} else {
+				m.byKey[ks] = only
+			}
+			if !lookup {
+				continue
+			}
+			id, err := db.AddrID(ctx, kb)
 			if errors.Is(err, store.ErrNotFound) {
 				continue
 			}
 			if err != nil {
 				return fmt.Errorf("monitor: %w", err)
 			}
-			m.byID[id] = appendOnce(m.byID[id], w.ID)
+			if cur, ok := m.byID[id]; ok {
+				m.byID[id] = appendOnce(cur, w.ID)
+			} else {
+				m.byID[id] = only
+			}
 		}
 	}
 	return nil
 }
 
-// addrKeys returns the address key of every address of list's watches
-// on the monitor's chain ("" for one that does not parse). Parsing, a
-// checksum per address, is most of the cost of loading a large watch
-// list, and a follower reloads the whole list on every change to it: the
-// keys of the previous load are reused, and new addresses are parsed on
-// all CPUs.
-func (m *Monitor) addrKeys(list []Watch) map[string]string {
-	n := 0
+// addrKeys returns the address keys of the addresses of list's watches on
+// the monitor's chain, in order, nil for one that does not parse. Parsing
+// (a checksum per address) is most of the cost of loading a large watch
+// list, so it runs on all CPUs, and the keys are cut from a few shared
+// buffers instead of being allocated one by one.
+func (m *Monitor) addrKeys(list []Watch) [][]byte {
+	var all []string
 	for i := range list {
 		if list[i].Chain == m.opts.Chain {
-			n += len(list[i].Addresses)
+			all = append(all, list[i].Addresses...)
 		}
 	}
-	keys := make(map[string]string, n)
-	var todo []string
-	for i := range list {
-		if list[i].Chain != m.opts.Chain {
-			continue
-		}
-		for _, a := range list[i].Addresses {
-			if _, ok := keys[a]; ok {
-				continue
-			}
-			k, ok := m.keyOf[a]
-			if !ok {
-				todo = append(todo, a)
-			}
-			keys[a] = k
-		}
-	}
-	parsed := make([]string, len(todo))
+	keys := make([][]byte, len(all))
 	workers := 1
-	if len(todo) >= 10_000 {
+	if len(all) >= 10_000 {
 		workers = runtime.GOMAXPROCS(0)
 	}
 	var wg sync.WaitGroup
 	for w := range workers {
-		lo, hi := w*len(todo)/workers, (w+1)*len(todo)/workers
+		lo, hi := w*len(all)/workers, (w+1)*len(all)/workers
 		wg.Go(func() {
+			buf := make([]byte, 0, (hi-lo)*24)
 			for j := lo; j < hi; j++ {
-				if k, err := btc.ParseAddress(todo[j], m.net); err == nil {
-					parsed[j] = string(k.Bytes())
+				k, err := btc.ParseAddress(all[j], m.net)
+				if err != nil {
+					continue
 				}
+				start := len(buf)
+				buf = k.AppendBytes(buf)
+				keys[j] = buf[start:len(buf):len(buf)]
 			}
 		})
 	}
 	wg.Wait()
-	for j, a := range todo {
-		keys[a] = parsed[j]
-	}
-	m.keyOf = keys
 	return keys
 }
 

@@ -18,6 +18,7 @@
 //
 //	W 'r' seq(8)   the transfer record (JSON), by registration order
 //	W 'i' id       the record's seq(8), by transfer id
+//	W 'p' seq(8)   empty: record seq is pending
 //
 // with the counters kyt_next_transfer and monitor_next_alert.
 package kyt

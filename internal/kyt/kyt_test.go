@@ -166,6 +166,9 @@ func TestPendingThenScreened(t *testing.T) {
 	if st, err := r.Rescreen(ctx); err != nil || st.Resolved != 0 {
 		t.Fatalf("rescreen before the block: %+v %v", st, err)
 	}
+	if has, err := r.HasPending(ctx); err != nil || !has {
+		t.Fatalf("no pending transfer before the block (%v)", err)
+	}
 	f.Extend()
 	st, err := r.Rescreen(ctx)
 	if err != nil || st.Resolved != 1 || st.Alerts != 0 {
@@ -178,6 +181,9 @@ func TestPendingThenScreened(t *testing.T) {
 	page, err := r.List(ctx, kyt.Filter{Rating: "pending"}, "", 0)
 	if err != nil || len(page.Transfers) != 0 {
 		t.Fatalf("still pending: %+v %v", page, err)
+	}
+	if has, err := r.HasPending(ctx); err != nil || has {
+		t.Fatalf("a pending transfer left after the block (%v)", err)
 	}
 }
 
@@ -359,5 +365,8 @@ func TestOfflineStore(t *testing.T) {
 	}
 	if got, err := r.Get(ctx, p.ID); err != nil || got.Status != kyt.StatusScreened || got.Rating != "LOW" {
 		t.Fatalf("after the store came back %+v %v", got, err)
+	}
+	if st, err := r.ResolvePending(ctx); err != nil || st.Transfers != 0 {
+		t.Fatalf("nothing is pending, yet %+v %v", st, err)
 	}
 }

@@ -25,8 +25,9 @@ const (
 
 // Sub-tables of the W table (see the package comment).
 const (
-	subRecord = 'r'
-	subID     = 'i'
+	subRecord  = 'r'
+	subID      = 'i'
+	subPending = 'p'
 )
 
 // List page sizes.
@@ -177,6 +178,9 @@ func (r *Registry) Register(ctx context.Context, req Request) (Transfer, error) 
 		return Transfer{}, err
 	}
 	b.PutMonitor(store.MonWatched, append([]byte{subID}, t.ID...), store8(seq))
+	if t.Status == StatusPending {
+		b.PutMonitor(store.MonWatched, pendingKey(seq), nil)
+	}
 	b.SetMetaU64(metaNextTransfer, seq+1)
 	if err := b.Commit(ctx, true); err != nil {
 		return Transfer{}, fmt.Errorf("kyt: registering %s: %w", t.ID, err)
@@ -202,6 +206,7 @@ func (r *Registry) retryPending(ctx context.Context, t Transfer, seq uint64) (Tr
 	if err := putRecord(b, seq, &t); err != nil {
 		return Transfer{}, err
 	}
+	b.DeleteMonitor(store.MonWatched, pendingKey(seq))
 	if err := b.Commit(ctx, true); err != nil {
 		return Transfer{}, fmt.Errorf("kyt: storing %s: %w", t.ID, err)
 	}
@@ -418,6 +423,10 @@ func wrap(err error) error {
 func store8(n uint64) []byte { return binary.BigEndian.AppendUint64(nil, n) }
 
 func recordKey(seq uint64) []byte { return binary.BigEndian.AppendUint64([]byte{subRecord}, seq) }
+
+// pendingKey marks record seq as pending, so that finding the pending
+// transfers reads no other record.
+func pendingKey(seq uint64) []byte { return binary.BigEndian.AppendUint64([]byte{subPending}, seq) }
 
 func putRecord(b store.Batch, seq uint64, t *Transfer) error {
 	v, err := json.Marshal(t)

@@ -3,6 +3,7 @@ package kyt
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -53,6 +54,10 @@ func (r *Registry) rescreen(ctx context.Context, onlyPending bool) (Stats, error
 	}
 	r.rescreenMu.Lock()
 	defer r.rescreenMu.Unlock()
+	scan := r.scan
+	if onlyPending {
+		scan = r.scanPending
+	}
 	var st Stats
 	from := uint64(1)
 	for {
@@ -62,11 +67,9 @@ func (r *Registry) rescreen(ctx context.Context, onlyPending bool) (Stats, error
 		}
 		var items []item
 		last := uint64(0)
-		err := r.scan(ctx, from, func(seq uint64, t *Transfer) bool {
+		err := scan(ctx, from, func(seq uint64, t *Transfer) bool {
 			last = seq
-			if !onlyPending || t.Status == StatusPending {
-				items = append(items, item{seq, *t})
-			}
+			items = append(items, item{seq, *t})
 			return len(items) < rescreenBatch
 		})
 		if err != nil {
@@ -131,6 +134,9 @@ func (r *Registry) rescreen(ctx context.Context, onlyPending bool) (Stats, error
 			}
 			if err := putRecord(b, u.seq, &u.t); err != nil {
 				return false, err
+			}
+			if u.base.Status == StatusPending {
+				b.DeleteMonitor(store.MonWatched, pendingKey(u.seq))
 			}
 			if u.reason == "" {
 				return false, nil
@@ -321,9 +327,36 @@ func Stamp(data string) (string, error) {
 // HasPending reports whether any registered transfer is pending.
 func (r *Registry) HasPending(ctx context.Context) (bool, error) {
 	found := false
-	err := r.scan(ctx, 1, func(_ uint64, t *Transfer) bool {
-		found = t.Status == StatusPending
-		return !found
+	err := r.db.MonitorScan(ctx, store.MonWatched, []byte{subPending}, func(_, _ []byte) (bool, error) {
+		found = true
+		return false, nil
 	})
-	return found, err
+	return found, wrap(err)
+}
+
+// scanPending visits the pending records from seq from on in order until
+// fn returns false.
+func (r *Registry) scanPending(ctx context.Context, from uint64, fn func(seq uint64, t *Transfer) bool) error {
+	err := r.db.MonitorScan(ctx, store.MonWatched, []byte{subPending}, func(k, _ []byte) (bool, error) {
+		if len(k) != 9 {
+			return false, fmt.Errorf("kyt: corrupt pending key %x", k)
+		}
+		seq := binary.BigEndian.Uint64(k[1:])
+		if seq < from {
+			return true, nil
+		}
+		v, ok, err := r.db.MonitorGet(ctx, store.MonWatched, recordKey(seq))
+		if err != nil {
+			return false, err
+		}
+		if !ok {
+			return false, fmt.Errorf("kyt: pending record %d is missing", seq)
+		}
+		t, err := decodeRecord(seq, v)
+		if err != nil {
+			return false, err
+		}
+		return fn(seq, &t), nil
+	})
+	return wrap(err)
 }

@@ -288,6 +288,7 @@ func (q *BTC) txBlockRef(ctx context.Context, num uint64) (*model.BlockRef, erro
 type AddressTx struct {
 	TxID     string
 	Height   uint64
+	Time     time.Time
 	Received int64
 	Sent     int64
 }
@@ -327,11 +328,16 @@ func (q *BTC) AddressTxs(ctx context.Context, addr string, cursor uint64, limit 
 	}
 	out := make([]AddressTx, 0, len(rows))
 	var t store.TxRec
+	times := blockTimes{}
 	for _, r := range rows {
 		if err := q.db.Tx(ctx, r.num, &t); err != nil {
 			return nil, 0, err
 		}
-		out = append(out, AddressTx{TxID: t.TxID.String(), Height: t.Height, Received: r.rec, Sent: r.snt})
+		at, err := q.btcTime(ctx, times, t.Height)
+		if err != nil {
+			return nil, 0, err
+		}
+		out = append(out, AddressTx{TxID: t.TxID.String(), Height: t.Height, Time: at, Received: r.rec, Sent: r.snt})
 	}
 	var next uint64
 	if more && len(rows) > 0 {

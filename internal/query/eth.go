@@ -25,15 +25,19 @@ func NewETH(db store.AccountReader) *ETH { return &ETH{db: db} }
 
 // ETHTransfer is one value movement, with addresses resolved.
 type ETHTransfer struct {
-	Kind     string `json:"kind"`
-	From     string `json:"from"`
-	To       string `json:"to"`
-	Token    string `json:"token,omitempty"` // empty for the native coin
-	Symbol   string `json:"symbol,omitempty"`
-	Amount   string `json:"amount"`            // exact integer of the smallest unit
-	Display  string `json:"display,omitempty"` // with decimals, when known
-	TokenID  string `json:"token_id,omitempty"`
-	LogIndex int32  `json:"log_index"`
+	Kind   string `json:"kind"`
+	From   string `json:"from"`
+	To     string `json:"to"`
+	Token  string `json:"token,omitempty"` // empty for the native coin
+	Symbol string `json:"symbol,omitempty"`
+	// TokenName and Decimals are the token contract's, when the store
+	// holds its metadata.
+	TokenName string `json:"token_name,omitempty"`
+	Decimals  *uint8 `json:"decimals,omitempty"`
+	Amount    string `json:"amount"`            // exact integer of the smallest unit
+	Display   string `json:"display,omitempty"` // with decimals, when known
+	TokenID   string `json:"token_id,omitempty"`
+	LogIndex  int32  `json:"log_index"`
 }
 
 // ETHTx is a transaction with its transfers.
@@ -153,7 +157,11 @@ func (q *ETH) transfer(ctx context.Context, n *names, tr store.EthTransferRec) (
 		return v, err
 	}
 	if ok {
-		v.Symbol = meta.Symbol
+		v.Symbol, v.TokenName = meta.Symbol, meta.Name
+		if meta.HasDecimals {
+			d := meta.Decimals
+			v.Decimals = &d
+		}
 		if meta.HasDecimals && tr.TokenID == nil {
 			v.Display = tr.Amount.Format(meta.Decimals) + " " + meta.Symbol
 		}

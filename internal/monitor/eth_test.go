@@ -2,6 +2,7 @@ package monitor
 
 import (
 	"bytes"
+	"context"
 	"encoding/hex"
 	"errors"
 	"strings"
@@ -362,5 +363,34 @@ func TestEthCheckRefuses(t *testing.T) {
 	}
 	if _, err := NewEth(Options{Chain: "btc"}); err == nil {
 		t.Error("an account monitor of btc")
+	}
+}
+
+// TestEthTokenMetadata names a token without stored metadata by its
+// contract and counts it in base units, and with FetchToken asks for its
+// metadata once and uses its symbol and decimals.
+func TestEthTokenMetadata(t *testing.T) {
+	foo := ethAddr(0x66)
+	w := Watch{ID: "w1", Chain: "eth-dev", Addresses: []string{ethHex(eA)}, Rules: rules(t, "above:5:"+ethHex(foo), "above:5:FOO")}
+	c := newEthChain(t, w)
+	c.block(xfer{eth.ERC20, eA, eB, foo, model.AmountFromUint64(6)})
+	if got := c.alerts(); len(got) != 1 || got[0].Rule != "above:5:"+ethHex(foo) || got[0].Asset != ethHex(foo) || got[0].Token != ethHex(foo) {
+		t.Fatalf("alerts without metadata %+v", got)
+	}
+
+	c = newEthChain(t, w)
+	asked := 0
+	c.m.opts.FetchToken = func(_ context.Context, a [20]byte) (store.TokenMeta, error) {
+		asked++
+		if a != foo {
+			t.Errorf("asked for %x", a)
+		}
+		return store.TokenMeta{Symbol: "FOO", Decimals: 2, HasDecimals: true}, nil
+	}
+	c.block(xfer{eth.ERC20, eA, eB, foo, model.AmountFromUint64(600)})
+	c.block(xfer{eth.ERC20, eA, eB, foo, model.AmountFromUint64(400)})
+	got := c.alerts()
+	if len(got) != 2 || got[0].Asset != "FOO" || got[0].Value != "600" || asked != 1 {
+		t.Fatalf("alerts with fetched metadata (asked %d times) %+v", asked, got)
 	}
 }

@@ -49,12 +49,11 @@ func exampleAlerts(w *world) []monitor.Alert {
 			Counterparties: []monitor.Counterparty{
 				{Address: w.sanctioned, Value: 0, Labels: []monitor.Label{{Label: "TraderTraitor wallet", Actor: "tradertraitor", Entity: "TraderTraitor", Dataset: "ofac-sdn"}}},
 			}},
-		{ID: "e08b3f6c1a9d4e7b2c5f0a83", Seq: 19, Kind: monitor.KindRatingChange, Watch: "kyt", Rule: "rescreen",
-			Chain: "btc", Tx: "b7c2e9f4a1d6b3e8c5f0a7d2e9b4c1f6a3d8e5b0c7f2a9d4e1b6c3f8a5d0e7b2", Height: 884190,
-			Block: "000000000000000000023e8b1f4c7a0d9e2b5f8c1a4d7e0b3f6c9a2d5e8b1f4c", Time: time.Date(2025, 2, 23, 15, 0, 0, 0, time.UTC),
-			Direction: monitor.DirIn, Amount: 2500000, TxValue: 9800000, Asset: "BTC", Hop: 0,
-			Reason:   "the sender was attributed to the Lazarus Group after the deposit",
-			Transfer: "tr-20250223-0042", UserID: "u-1042", OldRating: "LOW", NewRating: "SEVERE"},
+		{ID: "e08b3f6c1a9d4e7b2c5f0a83", Seq: 19, Kind: monitor.KindRatingChange, Watch: "kyt", Rule: monitor.KindRatingChange,
+			Chain: "kyt", Tx: "b7c2e9f4a1d6b3e8c5f0a7d2e9b4c1f6a3d8e5b0c7f2a9d4e1b6c3f8a5d0e7b2", Time: time.Date(2025, 2, 23, 15, 0, 0, 0, time.UTC),
+			Direction: monitor.DirIn, Amount: 2500000, Asset: "BTC", Value: "2500000", Hop: 0,
+			Reason:   "rating LOW to SEVERE: new label on sender " + w.sender + ": Sanctioned sender (sanction) from ofac-sdn",
+			Transfer: "tr_5b1e0c7a9d2f4e6b8a3c1d0e", UserID: "u-1042", OldRating: "LOW", NewRating: "SEVERE"},
 	}
 }
 

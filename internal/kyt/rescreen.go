@@ -267,9 +267,9 @@ func changes(old, cur *Transfer) string {
 		}
 	}
 	if len(parts) == 0 {
-		parts = append(parts, "rating changed from "+old.Rating+" to "+cur.Rating)
+		parts = append(parts, "the senders' screening changed")
 	}
-	return "rating " + old.Rating + " -> " + cur.Rating + ": " + strings.Join(parts, "; ")
+	return "rating " + old.Rating + " to " + cur.Rating + ": " + strings.Join(parts, "; ")
 }
 
 func hasIdent(ids []screen.Identification, id screen.Identification) bool {

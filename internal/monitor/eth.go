@@ -39,7 +39,11 @@ import (
 // mixer, DEX, bridge, ...): such an address pools everyone's deposits,
 // so tainting it would raise an alert on every payout to every customer.
 // The alert on the deposit into it is the point: that is where funds can
-// be frozen.
+// be frozen. For the same reason extension never enters a token contract
+// (an address with token metadata in the store): WETH, liquid-staking and
+// pool tokens hold everyone's deposits, and tainted first would pass the
+// taint to the next unrelated withdrawals; the alert on the deposit into
+// the contract says where the value went.
 
 // DefaultAssetDust is the default dust threshold of every asset on
 // account chains, in whole units of the asset (0.001 ETH, 0.001 USDT).
@@ -424,6 +428,11 @@ func (m *EthMonitor) transfer(ctx context.Context, w Writer, db EthReader, b *Et
 		} else if e.moved.Cmp(dust) < 0 {
 			continue
 		}
+		if pooled, err := m.isTokenContract(ctx, db, tr); err != nil {
+			return err
+		} else if pooled {
+			continue
+		}
 		dst := acct{to, token}
 		t := m.taint[dst][id]
 		sum, over := t.amount.Add(e.moved)
@@ -619,6 +628,22 @@ func (m *EthMonitor) labelChain() string {
 		return m.opts.Chain
 	}
 	return "eth"
+}
+
+// isTokenContract reports whether a transfer's recipient is a token
+// contract: its own token, or an address with token metadata.
+func (m *EthMonitor) isTokenContract(ctx context.Context, db EthReader, tr *store.EthTransferRec) (bool, error) {
+	if tr.To == tr.Token {
+		return true, nil
+	}
+	if _, ok := m.tokens[tr.To]; ok {
+		return true, nil
+	}
+	_, ok, err := db.Token(ctx, tr.To)
+	if err != nil {
+		return false, fmt.Errorf("monitor: token metadata: %w", err)
+	}
+	return ok, nil
 }
 
 // isService reports whether labels mark a service the monitor does not

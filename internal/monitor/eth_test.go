@@ -306,13 +306,15 @@ func TestEthHopsToExchange(t *testing.T) {
 }
 
 // TestEthServiceNotExtended checks that value leaving a watched address
-// into a labelled service alerts but does not taint the service, so its
-// payouts to others do not alert.
+// into a labelled service or a token contract (WETH-like) alerts but does
+// not taint it, so its payouts to others do not alert.
 func TestEthServiceNotExtended(t *testing.T) {
 	c := newEthChain(t, Watch{ID: "w1", Chain: "eth-dev", Addresses: []string{ethHex(eA)}})
 	c.block(xfer{eth.Native, eA, eEx, native, ether(1000)})
 	c.block(xfer{eth.Native, eEx, eY, native, ether(1000)})
-	if got := c.alerts(); len(got) != 1 || got[0].Direction != DirOut {
+	c.block(xfer{eth.Native, eA, eUSDT, native, ether(1000)})
+	c.block(xfer{eth.Internal, eUSDT, eY, native, ether(1000)})
+	if got := c.alerts(); len(got) != 2 || got[0].Direction != DirOut || got[1].Counterparties[0].Address != ethHex(eUSDT) {
 		t.Fatalf("alerts %+v", got)
 	}
 	if _, n := c.m.Watching(); n != 0 {

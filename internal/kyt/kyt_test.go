@@ -370,3 +370,62 @@ func TestOfflineStore(t *testing.T) {
 		t.Fatalf("nothing is pending, yet %+v %v", st, err)
 	}
 }
+
+// TestJournalCompletedAfterCrash loses the journal after a rating
+// change was committed (a crash between the commit and the append):
+// SyncJournal, which a server runs when it opens the registry, writes the
+// alert again under the same id, and a second call adds nothing.
+func TestJournalCompletedAfterCrash(t *testing.T) {
+	f := kyttest.Build(t)
+	ctx := context.Background()
+	r := f.Open(ctx)
+	register(t, r, kyt.Request{Chain: "btc", Tx: f.DepositTx, OutputIndex: u32(0), UserID: "alice"})
+	f.Sanction(f.Bad)
+	if st, err := r.Rescreen(ctx); err != nil || st.Alerts != 1 {
+		t.Fatalf("rescreen %+v %v", st, err)
+	}
+	js, err := monitor.ReadJournal(f.Data)
+	if err != nil || len(js) != 1 {
+		t.Fatalf("journal %+v %v", js, err)
+	}
+	if err := os.Remove(monitor.JournalPath(f.Data)); err != nil {
+		t.Fatal(err)
+	}
+	r.Close()
+	r = f.Open(ctx)
+	defer r.Close()
+	for range 2 {
+		if err := r.SyncJournal(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	again, err := monitor.ReadJournal(f.Data)
+	if err != nil || len(again) != 1 || again[0].ID != js[0].ID {
+		t.Fatalf("journal after the crash %+v %v", again, err)
+	}
+}
+
+// TestRescreenCancelled cancels a re-screen before it commits: nothing
+// changes, and the next one raises the alert once.
+func TestRescreenCancelled(t *testing.T) {
+	f := kyttest.Build(t)
+	ctx := context.Background()
+	r := f.Open(ctx)
+	defer r.Close()
+	tr := register(t, r, kyt.Request{Chain: "btc", Tx: f.DepositTx, OutputIndex: u32(0), UserID: "alice"})
+	f.Sanction(f.Bad)
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := r.Rescreen(cctx); !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled rescreen: %v", err)
+	}
+	if got, _ := r.Get(ctx, tr.ID); got.Rating != "LOW" {
+		t.Fatalf("a cancelled rescreen changed the rating to %s", got.Rating)
+	}
+	if st, err := r.Rescreen(ctx); err != nil || st.Alerts != 1 {
+		t.Fatalf("rescreen %+v %v", st, err)
+	}
+	if as, err := alert.List(ctx, r.DB(), 0, 0); err != nil || len(as) != 1 {
+		t.Fatalf("alerts %+v %v", as, err)
+	}
+}

@@ -304,7 +304,7 @@ func (r *Registry) screen(ctx context.Context, t *Transfer, chain string) error 
 		}
 	}
 	if len(t.Senders) == 0 {
-		t.Reasons = append(t.Reasons, "no sending address to screen (a coinbase, or inputs the store does not know)")
+		t.Reasons = append(t.Reasons, "no sending address to screen (a coinbase, a mint, or inputs the store does not know)")
 	}
 	now := r.opts.Now().UTC()
 	t.Status, t.Rating, t.Screened = StatusScreened, worst.String(), &now

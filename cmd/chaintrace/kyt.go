@@ -15,6 +15,7 @@ import (
 	"github.com/chaintrace/chaintrace/internal/alert"
 	"github.com/chaintrace/chaintrace/internal/btc"
 	"github.com/chaintrace/chaintrace/internal/kyt"
+	"github.com/chaintrace/chaintrace/internal/labels"
 	"github.com/chaintrace/chaintrace/internal/screen"
 	"github.com/chaintrace/chaintrace/internal/store"
 	"github.com/chaintrace/chaintrace/internal/workspace"
@@ -182,7 +183,7 @@ func newKYTListCmd(g *globals) *cobra.Command {
 	var asJSON bool
 	cmd := &cobra.Command{
 		Use:   "list",
-		Short: "List registered transfers (also while a server holds the registry)",
+		Short: "List registered transfers (a running serve answers GET /api/v1/transfers instead)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
@@ -193,7 +194,7 @@ func newKYTListCmd(g *globals) *cobra.Command {
 			if _, err := os.Stat(kyt.Dir(g.dataDir)); err == nil {
 				reg, err := kyt.Open(ctx, kyt.Options{Data: g.dataDir, ReadOnly: true, Logger: g.log})
 				if err != nil {
-					return err
+					return fmt.Errorf("%w (does a running \"chaintrace serve\" hold it? use its GET /api/v1/transfers)", err)
 				}
 				defer reg.Close()
 				for cursor := ""; ; {
@@ -325,6 +326,8 @@ func printTransfer(g *globals, t *kyt.Transfer) {
 // reopens the chain stores while transfers wait for their transaction.
 type kytServer struct {
 	g           *globals
+	labels      *labels.Store
+	screener    *screen.Screener
 	shared      map[string]*store.DB
 	chains      kyt.Chains
 	reg         *kyt.Registry
@@ -344,7 +347,7 @@ func startKYT(ctx context.Context, g *globals, env *screenEnv, poll time.Duratio
 		g.log.Warn("deposit screening unavailable", "err", err)
 		return nil, func() {}
 	}
-	ks := &kytServer{g: g, shared: env.stores, chains: chains, reg: r, closeChains: closeChains}
+	ks := &kytServer{g: g, labels: env.labels, screener: env.screener, shared: env.stores, chains: chains, reg: r, closeChains: closeChains}
 	if err := r.SyncJournal(ctx); err != nil {
 		g.log.Warn("kyt: journalling alerts", "err", err)
 	}
@@ -369,7 +372,7 @@ func startKYT(ctx context.Context, g *globals, env *screenEnv, poll time.Duratio
 }
 
 // poll re-screens every poll when the stamp of the labels, incidents and
-// traces changed, and screens pending transfers after reopening the
+// traces changed (with a fresh label index), and screens pending transfers after reopening the
 // chain stores it opened (a store a follower held may be free now, and
 // a read-only view does not see later writes).
 func (ks *kytServer) poll(ctx context.Context, every time.Duration) {
@@ -412,6 +415,16 @@ func (ks *kytServer) poll(ctx context.Context, every time.Duration) {
 				ks.g.log.Info("kyt: pending transfers screened", "resolved", st.Resolved, "alerts", st.Alerts)
 			}
 			continue
+		}
+		// The labels may be what changed: the screener (the server's
+		// too) takes a fresh index first, as after a SIGHUP.
+		if ks.labels != nil {
+			ix, err := ks.labels.Index(ctx)
+			if err != nil {
+				ks.g.log.Error("kyt: reloading the label index", "err", err)
+				continue
+			}
+			ks.screener.SetIndex(ix)
 		}
 		if rescreenKYT(ctx, ks.g, ks.reg) {
 			ks.stamp = stamp

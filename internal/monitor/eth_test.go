@@ -3,6 +3,7 @@ package monitor
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"strings"
@@ -394,5 +395,55 @@ func TestEthTokenMetadata(t *testing.T) {
 	got := c.alerts()
 	if len(got) != 2 || got[0].Asset != "FOO" || got[0].Value != "600" || asked != 1 {
 		t.Fatalf("alerts with fetched metadata (asked %d times) %+v", asked, got)
+	}
+}
+
+// TestEthTaintDecodeCorrupt feeds truncated and random records to the
+// taint and undo decoders: errors, never a panic.
+func TestEthTaintDecodeCorrupt(t *testing.T) {
+	m, err := NewEth(Options{Chain: "eth"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.taint = map[acct]map[string]tval{}
+	k := taintKey(acct{eA, eUSDT}, "w1")
+	v := encodeTaint(tval{amount: ether(1500), hop: 3})
+	if a, w, tv, err := decodeTaint(k, v); err != nil || a.addr != eA || w != "w1" || tv.hop != 3 || tv.amount != ether(1500) {
+		t.Fatalf("round trip: %v %v %v %v", a, w, tv, err)
+	}
+	for n := range v {
+		if _, _, _, err := decodeTaint(k, v[:n]); err == nil {
+			t.Errorf("taint value cut to %d bytes decoded", n)
+		}
+	}
+	u := binary.AppendUvarint(nil, 1)
+	u = binary.AppendUvarint(u, uint64(len(k)))
+	u = append(append(u, k...), 1)
+	u = binary.AppendUvarint(u, uint64(len(v)))
+	u = append(u, v...)
+	db, err := store.Open(t.Context(), t.TempDir(), store.ChainMeta{Chain: "eth", Network: "dev"}, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	w := db.NewAccountBatch()
+	defer w.Close()
+	if err := m.restore(w.(Writer), u); err != nil {
+		t.Fatal(err)
+	}
+	for n := range u {
+		if err := m.restore(w.(Writer), u[:n]); err == nil && n > 0 {
+			t.Errorf("undo record cut to %d bytes applied", n)
+		}
+	}
+	r := uint32(1)
+	for range 2000 {
+		b := make([]byte, int(r%90))
+		for i := range b {
+			r = r*1664525 + 1013904223
+			b[i] = byte(r >> 24)
+		}
+		_ = m.restore(w.(Writer), b)
+		_, _, _, _ = decodeTaint(b, b)
 	}
 }

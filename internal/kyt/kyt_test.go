@@ -429,3 +429,51 @@ func TestRescreenCancelled(t *testing.T) {
 		t.Fatalf("alerts %+v %v", as, err)
 	}
 }
+
+// TestConcurrentRegistrations registers one transfer from many
+// goroutines, half of them for another user: one record, one id, and
+// every other user's attempt a conflict.
+func TestConcurrentRegistrations(t *testing.T) {
+	f := kyttest.Build(t)
+	ctx := context.Background()
+	r := f.Open(ctx)
+	defer r.Close()
+	const n = 8
+	ids := make([]string, n)
+	errs := make([]error, n)
+	done := make(chan int)
+	for i := range n {
+		go func() {
+			user := "alice"
+			if i%2 == 1 {
+				user = "mallory"
+			}
+			tr, err := r.Register(ctx, kyt.Request{Chain: "btc", Tx: f.DepositTx, OutputIndex: u32(0), UserID: user})
+			ids[i], errs[i] = tr.ID, err
+			done <- i
+		}()
+	}
+	for range n {
+		<-done
+	}
+	winner := ""
+	for i := range n {
+		if errs[i] == nil {
+			if winner != "" && ids[i] != winner {
+				t.Fatalf("two ids: %s and %s", winner, ids[i])
+			}
+			winner = ids[i]
+		} else if !errors.Is(errs[i], kyt.ErrConflict) {
+			t.Fatalf("registration %d: %v", i, errs[i])
+		}
+	}
+	page, err := r.List(ctx, kyt.Filter{}, "", 0)
+	if err != nil || len(page.Transfers) != 1 || page.Transfers[0].ID != winner {
+		t.Fatalf("list %+v %v", page, err)
+	}
+	for i := range n {
+		if errs[i] == nil && (i%2 == 1) != (page.Transfers[0].UserID == "mallory") {
+			t.Fatalf("registration %d succeeded for the user who did not win", i)
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package monitor
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"encoding/hex"
@@ -58,6 +59,9 @@ const undoDepth = 4096
 var serviceCategories = []string{"exchange", "payment_processor", "otc_broker", "otc", "gambling", "market",
 	"wallet_service", "service", "miner", "mining_service", "mixing_service", "coinjoin",
 	"defi_dex", "dex", "defi_bridge", "bridge"}
+
+// maxAmount is the largest amount, 2^256-1.
+var maxAmount = model.AmountFromBytes(bytes.Repeat([]byte{0xff}, 32))
 
 // EthReader is the part of an account-chain store the account monitor
 // reads; store.DB is one.
@@ -436,7 +440,9 @@ func (m *EthMonitor) transfer(ctx context.Context, w Writer, db EthReader, b *Et
 		t := m.taint[dst][id]
 		sum, over := t.amount.Add(e.moved)
 		if over {
-			return fmt.Errorf("monitor: tainted amount of %s overflows", m.format(to, true))
+			// Any contract can log transfers of any amount: saturate
+			// rather than stop ingest on a forged one.
+			sum = maxAmount
 		}
 		m.change(dst, id, tval{amount: sum, hop: max(t.hop, e.hop+1)})
 	}

@@ -398,6 +398,17 @@ func TestEthTokenMetadata(t *testing.T) {
 	}
 }
 
+// TestEthForgedAmounts moves the largest amount a forged token log can
+// claim twice into one address: the taint saturates, ingest goes on.
+func TestEthForgedAmounts(t *testing.T) {
+	c := newEthChain(t, Watch{ID: "w1", Chain: "eth-dev", Addresses: []string{ethHex(eA)}})
+	fake := ethAddr(0x77)
+	c.block(xfer{eth.ERC20, eA, eB, fake, maxAmount}, xfer{eth.ERC20, eA, eB, fake, maxAmount})
+	if amt, _ := c.tainted(eB, fake); amt != maxAmount {
+		t.Fatalf("B tainted %s", amt)
+	}
+}
+
 // TestEthTaintDecodeCorrupt feeds truncated and random records to the
 // taint and undo decoders: errors, never a panic.
 func TestEthTaintDecodeCorrupt(t *testing.T) {

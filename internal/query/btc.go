@@ -22,10 +22,24 @@ import (
 // store.
 var ErrNotFound = errors.New("query: not found")
 
+// ErrInvalid is returned (wrapped) when a look-up's argument is malformed:
+// not a height, hash, txid or address of the store's chain.
+var ErrInvalid = errors.New("query: malformed argument")
+
+// invalidError marks an error as ErrInvalid without changing its message.
+type invalidError struct{ err error }
+
+func (e *invalidError) Error() string   { return e.err.Error() }
+func (e *invalidError) Unwrap() []error { return []error{e.err, ErrInvalid} }
+
+// invalid wraps err as ErrInvalid.
+func invalid(err error) error { return &invalidError{err} }
+
 // BTC reads one Bitcoin store. It is safe for concurrent use.
 type BTC struct {
-	db  store.Reader
-	net *chaincfg.Params
+	db       store.Reader
+	net      *chaincfg.Params
+	clusters *clusters
 }
 
 // NewBTC returns a reader over db, whose chain meta names the network.
@@ -34,7 +48,7 @@ func NewBTC(db store.Reader) (*BTC, error) {
 	if err != nil {
 		return nil, fmt.Errorf("query: %w", err)
 	}
-	return &BTC{db: db, net: net}, nil
+	return &BTC{db: db, net: net, clusters: &clusters{}}, nil
 }
 
 // Net returns the network parameters of the store's chain.
@@ -66,7 +80,7 @@ func (q *BTC) Block(ctx context.Context, ref string) (model.Block, error) {
 	} else {
 		hash, herr := chainhash.NewHashFromStr(ref)
 		if herr != nil || len(ref) != 64 {
-			return model.Block{}, fmt.Errorf("query: %q is neither a block height nor a 64-hex-digit block hash", ref)
+			return model.Block{}, invalid(fmt.Errorf("query: %q is neither a block height nor a 64-hex-digit block hash", ref))
 		}
 		rec, err = q.db.BlockByHash(ctx, *hash)
 	}
@@ -111,7 +125,7 @@ func (q *BTC) BlockTxIDs(ctx context.Context, b model.Block) ([]string, error) {
 func (q *BTC) Tx(ctx context.Context, txid string) (model.Tx, error) {
 	hash, err := chainhash.NewHashFromStr(txid)
 	if err != nil || len(txid) != 64 {
-		return model.Tx{}, fmt.Errorf("query: %q is not a 64-hex-digit txid", txid)
+		return model.Tx{}, invalid(fmt.Errorf("query: %q is not a 64-hex-digit txid", txid))
 	}
 	num, err := q.db.TxNum(ctx, *hash)
 	if errors.Is(err, store.ErrNotFound) {
@@ -218,7 +232,7 @@ func (q *BTC) addrName(ctx context.Context, cache map[uint64]string, id uint64) 
 func (q *BTC) AddressID(ctx context.Context, addr string) (uint64, error) {
 	k, err := btc.ParseAddress(addr, q.net)
 	if err != nil {
-		return 0, fmt.Errorf("query: %w", err)
+		return 0, invalid(fmt.Errorf("query: %w", err))
 	}
 	id, err := q.db.AddrID(ctx, k.Bytes())
 	if errors.Is(err, store.ErrNotFound) {

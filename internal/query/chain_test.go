@@ -187,3 +187,35 @@ func TestETHChain(t *testing.T) {
 		t.Error("malformed address accepted")
 	}
 }
+
+// TestBTCClusterAndInvalid reads the cluster the first multi-input
+// transactions formed, and checks malformed arguments are ErrInvalid and
+// absent objects ErrNotFound.
+func TestBTCClusterAndInvalid(t *testing.T) {
+	q := openBTC(t)
+	ctx := context.Background()
+	c, ok, err := q.Cluster(ctx, querytest.MultiInputSpender)
+	if err != nil || !ok || c.Size < 2 {
+		t.Fatalf("cluster of a multi-input spender: %+v %v %v", c, ok, err)
+	}
+	again, _, err := q.Cluster(ctx, querytest.MultiInputSpender)
+	if err != nil || again != c {
+		t.Errorf("second look-up %+v %v, first %+v", again, err, c)
+	}
+	single, ok, err := q.Cluster(ctx, querytest.Hal)
+	if err != nil || !ok || single.Size != 1 {
+		t.Errorf("Hal's cluster %+v %v %v", single, ok, err)
+	}
+	for _, err := range []error{
+		func() error { _, err := q.Tx(ctx, "abc"); return err }(),
+		func() error { _, err := q.Block(ctx, "0xzz"); return err }(),
+		func() error { _, err := q.Address(ctx, "mipcBbFg9gMiCh81Kj8tqqdgoZub1ZJRfn"); return err }(),
+	} {
+		if !errors.Is(err, query.ErrInvalid) || errors.Is(err, query.ErrNotFound) {
+			t.Errorf("malformed argument: %v", err)
+		}
+	}
+	if _, err := q.Tx(ctx, "ab"+querytest.FirstPayment[2:]); !errors.Is(err, query.ErrNotFound) || errors.Is(err, query.ErrInvalid) {
+		t.Errorf("unknown txid: %v", err)
+	}
+}

@@ -86,7 +86,7 @@ func (n *names) get(ctx context.Context, id uint64) (string, error) {
 // Tx returns a transaction by hash.
 func (q *ETH) Tx(ctx context.Context, hash string) (ETHTx, error) {
 	if len(hash) != 66 || hash[:2] != "0x" || !isHex(hash[2:]) {
-		return ETHTx{}, fmt.Errorf("query: %q is not a 0x-prefixed 32-byte transaction hash", hash)
+		return ETHTx{}, invalid(fmt.Errorf("query: %q is not a 0x-prefixed 32-byte transaction hash", hash))
 	}
 	h := common.HexToHash(hash)
 	num, err := q.db.EthTxNum(ctx, h)
@@ -173,6 +173,8 @@ func (q *ETH) transfer(ctx context.Context, n *names, tr store.EthTransferRec) (
 type ETHAssetFlow struct {
 	Token    string `json:"token,omitempty"` // empty for the native coin
 	Symbol   string `json:"symbol,omitempty"`
+	// Decimals is the token's (18 for the native coin), when known.
+	Decimals *uint8 `json:"decimals,omitempty"`
 	Received string `json:"received"`
 	Sent     string `json:"sent"`
 	// Net is received minus sent, signed; for a store that starts at
@@ -205,7 +207,7 @@ type ETHAddress struct {
 func (q *ETH) Address(ctx context.Context, addr string, maxCounterparties int) (ETHAddress, error) {
 	norm, err := addrs.Normalize("eth", addr)
 	if err != nil {
-		return ETHAddress{}, fmt.Errorf("query: %w", err)
+		return ETHAddress{}, invalid(fmt.Errorf("query: %w", err))
 	}
 	a := common.HexToAddress(norm)
 	id, err := q.db.AddrID(ctx, a.Bytes())
@@ -282,14 +284,12 @@ func (q *ETH) Address(ctx context.Context, addr string, maxCounterparties int) (
 		f := flows[tok]
 		af := ETHAssetFlow{Received: f.in.String(), Sent: f.out.String(), Net: signedDiff(f.in, f.out)}
 		if tok != 0 {
-			if af.Token, err = n.get(ctx, tok); err != nil {
+			if af.Token, af.Symbol, af.Decimals, err = q.tokenName(ctx, n, tok); err != nil {
 				return ETHAddress{}, err
 			}
-			if meta, ok, err := q.db.Token(ctx, tok); err != nil {
-				return ETHAddress{}, err
-			} else if ok {
-				af.Symbol = meta.Symbol
-			}
+		} else {
+			d := uint8(18)
+			af.Decimals = &d
 		}
 		out.Assets = append(out.Assets, af)
 	}

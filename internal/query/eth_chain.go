@@ -69,7 +69,7 @@ func (q *ETH) Block(ctx context.Context, ref string) (ETHBlock, error) {
 		rec, err = q.db.EthBlockByHeight(ctx, h)
 	} else {
 		if len(ref) != 66 || ref[:2] != "0x" || !isHex(ref[2:]) {
-			return ETHBlock{}, fmt.Errorf("query: %q is neither a block number nor a 0x-prefixed 32-byte block hash", ref)
+			return ETHBlock{}, invalid(fmt.Errorf("query: %q is neither a block number nor a 0x-prefixed 32-byte block hash", ref))
 		}
 		rec, err = q.db.EthBlockByHash(ctx, common.HexToHash(ref))
 	}
@@ -106,7 +106,7 @@ func (q *ETH) BlockTxHashes(ctx context.Context, b ETHBlock, from, limit int) ([
 func (q *ETH) addrID(ctx context.Context, addr string) (uint64, string, error) {
 	norm, err := addrs.Normalize("eth", addr)
 	if err != nil {
-		return 0, "", fmt.Errorf("query: %w", err)
+		return 0, "", invalid(fmt.Errorf("query: %w", err))
 	}
 	id, err := q.db.AddrID(ctx, common.HexToAddress(norm).Bytes())
 	if errors.Is(err, store.ErrNotFound) {
@@ -187,9 +187,12 @@ func (q *ETH) AddressTxs(ctx context.Context, addr string, cursor uint64, limit 
 			f := r.flows[tok]
 			af := ETHAssetFlow{Received: f.in.String(), Sent: f.out.String(), Net: signedDiff(f.in, f.out)}
 			if tok != 0 {
-				if af.Token, af.Symbol, err = q.tokenName(ctx, n, tok); err != nil {
+				if af.Token, af.Symbol, af.Decimals, err = q.tokenName(ctx, n, tok); err != nil {
 					return nil, 0, err
 				}
+			} else {
+				d := uint8(18)
+				af.Decimals = &d
 			}
 			tx.Flows = append(tx.Flows, af)
 		}
@@ -202,17 +205,22 @@ func (q *ETH) AddressTxs(ctx context.Context, addr string, cursor uint64, limit 
 	return out, next, nil
 }
 
-// tokenName returns a token's address and, when stored, its symbol.
-func (q *ETH) tokenName(ctx context.Context, n *names, tok uint64) (string, string, error) {
+// tokenName returns a token's address and, when stored, its symbol and
+// decimals.
+func (q *ETH) tokenName(ctx context.Context, n *names, tok uint64) (string, string, *uint8, error) {
 	a, err := n.get(ctx, tok)
 	if err != nil {
-		return "", "", err
+		return "", "", nil, err
 	}
 	meta, ok, err := q.db.Token(ctx, tok)
 	if err != nil || !ok {
-		return a, "", err
+		return a, "", nil, err
 	}
-	return a, meta.Symbol, nil
+	if !meta.HasDecimals {
+		return a, meta.Symbol, nil, nil
+	}
+	d := meta.Decimals
+	return a, meta.Symbol, &d, nil
 }
 
 // ethTime returns the time of the block at height.

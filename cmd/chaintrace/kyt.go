@@ -266,6 +266,9 @@ or, if they do not answer, from the next "chaintrace serve".`,
 				return err
 			}
 			fmt.Fprintf(g.out, "%d transfers re-screened: %d pending ones screened, %d ratings changed, %d alerts raised\n", st.Transfers, st.Resolved, st.Changed, st.Alerts)
+			if st.Vanished > 0 {
+				fmt.Fprintf(g.out, "%d transfers pending again: their transaction left the chain store (a reorg)\n", st.Vanished)
+			}
 			if st.Alerts == 0 {
 				return nil
 			}
@@ -473,6 +476,6 @@ func rescreenKYT(ctx context.Context, g *globals, reg *kyt.Registry) bool {
 		}
 		return false
 	}
-	g.log.Info("kyt: transfers re-screened", "transfers", st.Transfers, "resolved", st.Resolved, "changed", st.Changed, "alerts", st.Alerts)
+	g.log.Info("kyt: transfers re-screened", "transfers", st.Transfers, "resolved", st.Resolved, "changed", st.Changed, "alerts", st.Alerts, "vanished", st.Vanished)
 	return true
 }

@@ -477,3 +477,39 @@ func TestConcurrentRegistrations(t *testing.T) {
 		}
 	}
 }
+
+// TestReorgMakesPending re-screens a screened transfer over a store
+// without its block (as after a reorg that did not include it again): it
+// is pending again, without an alert, and screened once the block is
+// back.
+func TestReorgMakesPending(t *testing.T) {
+	f := kyttest.Build(t)
+	before := kyttest.Build(t) // the same chain without PendingTx's block
+	f.Extend()
+	ctx := context.Background()
+	r := f.Open(ctx)
+	defer r.Close()
+	tr := register(t, r, kyt.Request{Chain: "btc", Tx: f.PendingTx, OutputIndex: u32(0), UserID: "carol"})
+	if tr.Status != kyt.StatusScreened {
+		t.Fatalf("registered %+v", tr)
+	}
+	r.SetChains(before.Chains())
+	st, err := r.Rescreen(ctx)
+	if err != nil || st.Vanished != 1 || st.Alerts != 0 {
+		t.Fatalf("rescreen over the shorter chain %+v %v", st, err)
+	}
+	got, err := r.Get(ctx, tr.ID)
+	if err != nil || got.Status != kyt.StatusPending || got.Rating != "" || len(got.Reasons) != 1 || got.Address != f.Deposit {
+		t.Fatalf("after the reorg %+v %v", got, err)
+	}
+	if has, err := r.HasPending(ctx); err != nil || !has {
+		t.Fatalf("not pending after the reorg (%v)", err)
+	}
+	r.SetChains(f.Chains())
+	if st, err := r.ResolvePending(ctx); err != nil || st.Resolved != 1 {
+		t.Fatalf("the block is back: %+v %v", st, err)
+	}
+	if got, err := r.Get(ctx, tr.ID); err != nil || got.Status != kyt.StatusScreened || got.Rating != "LOW" {
+		t.Fatalf("screened again %+v %v", got, err)
+	}
+}

@@ -157,7 +157,7 @@ func (r *Registry) Register(ctx context.Context, req Request) (Transfer, error) 
 		}
 		return r.retryPending(ctx, old, seq)
 	}
-	if err := r.resolveAndScreen(ctx, &t); err != nil {
+	if _, err := r.resolveAndScreen(ctx, &t); err != nil {
 		return Transfer{}, err
 	}
 	r.mu.Lock()
@@ -193,7 +193,7 @@ func (r *Registry) Register(ctx context.Context, req Request) (Transfer, error) 
 // retryPending resolves a pending transfer again and stores it if its
 // transaction has appeared.
 func (r *Registry) retryPending(ctx context.Context, t Transfer, seq uint64) (Transfer, error) {
-	if err := r.resolveAndScreen(ctx, &t); err != nil {
+	if _, err := r.resolveAndScreen(ctx, &t); err != nil {
 		return Transfer{}, err
 	}
 	if t.Status == StatusPending {
@@ -252,9 +252,20 @@ func (r *Registry) newTransfer(req Request) (Transfer, error) {
 	return t, nil
 }
 
+// Outcomes of resolveAndScreen.
+const (
+	// screened: t was resolved and screened.
+	screened = iota
+	// absent: the chain store does not hold t's transaction.
+	absent
+	// offline: t's chain store cannot be read now.
+	offline
+)
+
 // resolveAndScreen fills t from its transaction and screens its senders;
-// t stays pending when the store does not hold the transaction.
-func (r *Registry) resolveAndScreen(ctx context.Context, t *Transfer) error {
+// t is left as it was when the store does not hold the transaction or
+// cannot be read, which the outcome says.
+func (r *Registry) resolveAndScreen(ctx context.Context, t *Transfer) (int, error) {
 	r.chainsMu.RLock()
 	defer r.chainsMu.RUnlock()
 	var res resolved
@@ -267,19 +278,22 @@ func (r *Registry) resolveAndScreen(ctx context.Context, t *Transfer) error {
 	} else if db, ok := r.chains.EVM[t.Chain]; ok {
 		res, found, err = resolveEVM(ctx, db, t.Tx, t.LogIndex)
 	} else if _, ok := r.chains.Offline[t.Chain]; ok {
-		return nil
+		return offline, nil
 	} else {
-		return fmt.Errorf("%w: no store of chain %s is open", ErrInvalid, t.Chain)
+		return offline, fmt.Errorf("%w: no store of chain %s is open", ErrInvalid, t.Chain)
 	}
-	if err != nil || !found {
-		return err
+	if err != nil {
+		return absent, err
+	}
+	if !found {
+		return absent, nil
 	}
 	t.Address, t.Asset, t.Token, t.Amount = res.address, res.asset, res.token, res.amount
 	t.Senders = res.senders
 	if t.Senders == nil {
 		t.Senders = []Sender{}
 	}
-	return r.screen(ctx, t, screenChain(t.Chain, isBTC))
+	return screened, r.screen(ctx, t, screenChain(t.Chain, isBTC))
 }
 
 // screen screens t's senders on chain and rates t: the worst sender's

@@ -27,8 +27,10 @@ const rescreenBatch = 256
 // Stats count what a Rescreen did.
 type Stats struct {
 	// Transfers were read; Resolved were pending and are now screened;
-	// Changed changed rating; Alerts were raised.
-	Transfers, Resolved, Changed, Alerts int
+	// Changed changed rating; Alerts were raised; Vanished were screened
+	// but their transaction has left the chain store (a reorg) and are
+	// pending again.
+	Transfers, Resolved, Changed, Alerts, Vanished int
 }
 
 // Rescreen screens every registered transfer again with the current
@@ -37,7 +39,9 @@ type Stats struct {
 // raises a monitor.KindRatingChange alert, committed with its new rating
 // (so an alert is raised once per change) and journalled under chain
 // AlertChain; a pending transfer that turns out rated above LOW raises
-// one too. A transfer that fails to screen is logged and kept as it was.
+// one too. A screened transfer whose transaction left the store (a
+// reorg) is pending again, without an alert. A transfer that fails to
+// screen, or whose store cannot be read, is kept as it was.
 func (r *Registry) Rescreen(ctx context.Context) (Stats, error) {
 	return r.rescreen(ctx, false)
 }
@@ -91,14 +95,25 @@ func (r *Registry) rescreen(ctx context.Context, onlyPending bool) (Stats, error
 			st.Transfers++
 			old := it.t
 			t := it.t
-			if err := r.resolveAndScreen(ctx, &t); err != nil {
+			outcome, err := r.resolveAndScreen(ctx, &t)
+			if err != nil {
 				if ctx.Err() != nil {
 					return st, ctx.Err()
 				}
 				r.log.Warn("kyt: re-screening failed", "id", t.ID, "err", err)
 				continue
 			}
-			if t.Status == StatusPending {
+			switch {
+			case outcome == offline || outcome == absent && old.Status == StatusPending:
+				continue
+			case outcome == absent:
+				// The block that held it was orphaned: the transfer
+				// waits as pending for the transaction to come back.
+				st.Vanished++
+				t.Status, t.Rating, t.Screened = StatusPending, "", nil
+				t.Reasons = []string{"the transaction left the chain store (its block was orphaned); pending until it is back"}
+				r.log.Warn("kyt: a screened transfer's transaction left the chain store", "id", t.ID, "tx", t.Tx)
+				ups = append(ups, update{seq: it.seq, t: t, base: old})
 				continue
 			}
 			u := update{seq: it.seq, t: t, old: old.Rating, base: old}
@@ -135,8 +150,11 @@ func (r *Registry) rescreen(ctx context.Context, onlyPending bool) (Stats, error
 			if err := putRecord(b, u.seq, &u.t); err != nil {
 				return false, err
 			}
-			if u.base.Status == StatusPending {
+			switch {
+			case u.base.Status == StatusPending && u.t.Status != StatusPending:
 				b.DeleteMonitor(store.MonWatched, pendingKey(u.seq))
+			case u.base.Status != StatusPending && u.t.Status == StatusPending:
+				b.PutMonitor(store.MonWatched, pendingKey(u.seq), nil)
 			}
 			if u.reason == "" {
 				return false, nil

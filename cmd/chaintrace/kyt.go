@@ -71,6 +71,7 @@ type kytEnv struct {
 	close  []func()
 }
 
+// Close closes the registry and then what it rests on.
 func (e *kytEnv) Close() {
 	for i := len(e.close) - 1; i >= 0; i-- {
 		e.close[i]()
@@ -285,6 +286,7 @@ or, if they do not answer, from the next "chaintrace serve".`,
 	return cmd
 }
 
+// indexOf names a transfer's index for the table and the summary.
 func indexOf(t *kyt.Transfer) string {
 	switch {
 	case t.OutputIndex != nil:
@@ -295,6 +297,8 @@ func indexOf(t *kyt.Transfer) string {
 	return "native"
 }
 
+// amountOf spells a transfer's amount with its asset, or nothing while
+// it is pending.
 func amountOf(t *kyt.Transfer) string {
 	if t.Amount == "" {
 		return ""

@@ -427,6 +427,8 @@ func (r *Registry) scan(ctx context.Context, from uint64, fn func(seq uint64, t 
 	return wrap(err)
 }
 
+// wrap prefixes a store error with the package, leaving the context
+// errors bare so that callers can tell a cancellation.
 func wrap(err error) error {
 	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return err
@@ -434,14 +436,17 @@ func wrap(err error) error {
 	return fmt.Errorf("kyt: %w", err)
 }
 
+// store8 encodes a sequence number as index values and cursors hold it.
 func store8(n uint64) []byte { return binary.BigEndian.AppendUint64(nil, n) }
 
+// recordKey is the key of record seq in the W table.
 func recordKey(seq uint64) []byte { return binary.BigEndian.AppendUint64([]byte{subRecord}, seq) }
 
 // pendingKey marks record seq as pending, so that finding the pending
 // transfers reads no other record.
 func pendingKey(seq uint64) []byte { return binary.BigEndian.AppendUint64([]byte{subPending}, seq) }
 
+// putRecord writes t as record seq into b.
 func putRecord(b store.Batch, seq uint64, t *Transfer) error {
 	v, err := json.Marshal(t)
 	if err != nil {
@@ -451,6 +456,8 @@ func putRecord(b store.Batch, seq uint64, t *Transfer) error {
 	return nil
 }
 
+// decodeRecord decodes record seq; its lists are never nil, so that they
+// encode as [] for clients.
 func decodeRecord(seq uint64, v []byte) (Transfer, error) {
 	var t Transfer
 	if err := json.Unmarshal(v, &t); err != nil {

@@ -290,12 +290,16 @@ func changes(old, cur *Transfer) string {
 	return "rating " + old.Rating + " to " + cur.Rating + ": " + strings.Join(parts, "; ")
 }
 
+// hasIdent reports whether ids holds id, the same label of the same
+// dataset.
 func hasIdent(ids []screen.Identification, id screen.Identification) bool {
 	return slices.ContainsFunc(ids, func(x screen.Identification) bool {
 		return x.Dataset == id.Dataset && x.Name == id.Name && x.Category == id.Category && x.Abuse == id.Abuse
 	})
 }
 
+// identString names a label in a reason: its name, abuse or category,
+// and dataset.
 func identString(id screen.Identification) string {
 	s := id.Name
 	if c := id.Abuse; c != "" {

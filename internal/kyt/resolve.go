@@ -176,6 +176,7 @@ func resolveBTC(ctx context.Context, db store.Reader, tx string, vout uint32) (r
 	return r, true, nil
 }
 
+// btcAddress encodes an address id of a Bitcoin store for net.
 func btcAddress(ctx context.Context, db store.Reader, net *chaincfg.Params, id uint64) (string, error) {
 	kb, err := db.AddrKey(ctx, id)
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"log/slog"
 	"math/bits"
 	"runtime"
@@ -124,6 +125,12 @@ type Monitor struct {
 	stamp   Stamp
 	watches map[string]*Watch
 	byKey   map[string][]string
+	// keyBits is a two-probe Bloom filter of byKey's keys (hashed with
+	// keySeed), small enough to stay in cache: most outputs pay no
+	// watched address, and a miss in a map of a million keys costs a
+	// cache miss or two per output.
+	keyBits []uint64
+	keySeed maphash.Seed
 	byID    map[uint64][]string
 	outs    map[outpoint][]taint
 	nextSeq uint64
@@ -240,7 +247,45 @@ func (m *Monitor) loadWatches(ctx context.Context, db Reader) error {
 			}
 		}
 	}
+	m.buildKeyFilter()
 	return nil
+}
+
+// buildKeyFilter sets keyBits from byKey: about 16 bits per key, so that
+// two probes pass under 2% of the keys not in it.
+func (m *Monitor) buildKeyFilter() {
+	n := 1024
+	for n < 16*len(m.byKey) {
+		n *= 2
+	}
+	m.keySeed = maphash.MakeSeed()
+	m.keyBits = make([]uint64, n/64)
+	for k := range m.byKey {
+		h := maphash.String(m.keySeed, k)
+		for _, i := range m.keyProbes(h) {
+			m.keyBits[i/64] |= 1 << (i % 64)
+		}
+	}
+}
+
+// keyProbes returns the two bits of keyBits that hash h sets.
+func (m *Monitor) keyProbes(h uint64) [2]uint64 {
+	mask := uint64(len(m.keyBits)*64 - 1)
+	return [2]uint64{h & mask, h >> 32 & mask}
+}
+
+// mayWatch reports whether address key kb may be watched: false means
+// byKey certainly lacks it.
+func (m *Monitor) mayWatch(kb []byte) bool {
+	if len(m.keyBits) == 0 {
+		return false
+	}
+	for _, i := range m.keyProbes(maphash.Bytes(m.keySeed, kb)) {
+		if m.keyBits[i/64]&(1<<(i%64)) == 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // addrKeys returns the address keys of the addresses of list's watches on
@@ -260,15 +305,19 @@ func (m *Monitor) addrKeys(list []Watch) [][]byte {
 	if len(all) >= 10_000 {
 		workers = runtime.GOMAXPROCS(0)
 	}
+	hrpSum := bech32HRPSum(m.net.Bech32HRPSegwit)
 	var wg sync.WaitGroup
 	for w := range workers {
 		lo, hi := w*len(all)/workers, (w+1)*len(all)/workers
 		wg.Go(func() {
 			buf := make([]byte, 0, (hi-lo)*24)
 			for j := lo; j < hi; j++ {
-				k, err := btc.ParseAddress(all[j], m.net)
-				if err != nil {
-					continue
+				k, ok := parseSegwitFast(all[j], m.net.Bech32HRPSegwit, hrpSum)
+				if !ok {
+					var err error
+					if k, err = btc.ParseAddress(all[j], m.net); err != nil {
+						continue
+					}
 				}
 				start := len(buf)
 				buf = k.AppendBytes(buf)
@@ -278,6 +327,113 @@ func (m *Monitor) addrKeys(list []Watch) [][]byte {
 	}
 	wg.Wait()
 	return keys
+}
+
+// bech32Gen[b] is the XOR of the BIP 173 checksum generator's
+// coefficients selected by the five bits of b, so that a checksum step
+// is one table look-up instead of five branches.
+var bech32Gen = func() (t [32]uint32) {
+	gen := [5]uint32{0x3b6a57b2, 0x26508e6d, 0x1ea119fa, 0x3d4233dd, 0x2a1462b3}
+	for b := range t {
+		for i, g := range gen {
+			if b>>i&1 == 1 {
+				t[b] ^= g
+			}
+		}
+	}
+	return t
+}()
+
+func bech32Step(chk uint32, v byte) uint32 {
+	return (chk&0x1ffffff)<<5 ^ uint32(v) ^ bech32Gen[chk>>25]
+}
+
+// bech32HRPSum is the checksum state after a human-readable part, the
+// same for every address of a network.
+func bech32HRPSum(hrp string) uint32 {
+	chk := uint32(1)
+	for i := 0; i < len(hrp); i++ {
+		chk = bech32Step(chk, hrp[i]>>5)
+	}
+	chk = bech32Step(chk, 0)
+	for i := 0; i < len(hrp); i++ {
+		chk = bech32Step(chk, hrp[i]&31)
+	}
+	return chk
+}
+
+// bech32Values maps a bech32 character to its 5-bit value, 0xff for a
+// character outside the (lower-case) alphabet.
+var bech32Values = func() (t [256]byte) {
+	for i := range t {
+		t[i] = 0xff
+	}
+	for i, c := range "qpzry9x8gf2tvdw0s3jn54khce6mua7l" {
+		t[c] = byte(i)
+	}
+	return t
+}()
+
+// parseSegwitFast parses the common segwit addresses of a network whose
+// human-readable part is hrp (checksum state hrpSum): lower case, v0 of
+// 20 or 32 bytes with a bech32 checksum, v1 of 32 bytes with bech32m. It
+// gives the key btc.ParseAddress gives, and ok false for anything else,
+// which the caller hands to btc.ParseAddress. Loading a million watched
+// addresses spends most of its time verifying checksums, which the
+// table above does several times faster than the generic decoder.
+func parseSegwitFast(s, hrp string, hrpSum uint32) (btc.AddrKey, bool) {
+	n := len(hrp)
+	// hrp, "1", the version, the program (at least 20 bytes: 32
+	// characters) and six checksum characters, at most 90 in all.
+	if len(s) > 90 || len(s) < n+1+1+32+6 || s[:n] != hrp || s[n] != '1' {
+		return btc.AddrKey{}, false
+	}
+	data := s[n+1:]
+	chk := hrpSum
+	for i := 0; i < len(data); i++ {
+		v := bech32Values[data[i]]
+		if v == 0xff {
+			return btc.AddrKey{}, false
+		}
+		chk = bech32Step(chk, v)
+	}
+	version := bech32Values[data[0]]
+	switch {
+	case version == 0 && chk != 1, version == 1 && chk != 0x2bc830a3, version > 1:
+		return btc.AddrKey{}, false
+	}
+	var prog [32]byte
+	var acc uint32
+	var bits uint
+	np := 0
+	for i := 1; i < len(data)-6; i++ {
+		acc = acc<<5 | uint32(bech32Values[data[i]])
+		bits += 5
+		if bits >= 8 {
+			bits -= 8
+			if np == len(prog) {
+				return btc.AddrKey{}, false
+			}
+			prog[np] = byte(acc >> bits)
+			np++
+		}
+	}
+	if bits >= 5 || acc&(1<<bits-1) != 0 {
+		return btc.AddrKey{}, false
+	}
+	var kind btc.AddrKind
+	switch {
+	case version == 0 && np == 20:
+		kind = btc.AddrWPKH
+	case version == 0 && np == 32:
+		kind = btc.AddrWSH
+	case version == 1 && np == 32:
+		kind = btc.AddrTR
+	default:
+		return btc.AddrKey{}, false
+	}
+	k, err := btc.NewAddrKey(kind, 0, prog[:np])
+	return k, err == nil
 }
 
 func appendOnce(s []string, v string) []string {
@@ -387,7 +543,11 @@ func (m *Monitor) forwardTx(ctx context.Context, w Writer, db Reader, b *Block, 
 			keys = b.OutAddrs(i, vout)
 		}
 		for j, k := range keys {
-			for _, id := range m.byKey[string(k.AppendBytes(kbuf[:0]))] {
+			kb := k.AppendBytes(kbuf[:0])
+			if !m.mayWatch(kb) {
+				continue
+			}
+			for _, id := range m.byKey[string(kb)] {
 				if j < len(o.AddrIDs) {
 					m.byID[o.AddrIDs[j]] = appendOnce(m.byID[o.AddrIDs[j]], id)
 				}

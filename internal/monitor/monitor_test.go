@@ -1,8 +1,10 @@
 package monitor
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/btcsuite/btcd/chaincfg"
@@ -306,5 +308,71 @@ func TestHaircutNoOverflow(t *testing.T) {
 	}
 	if got := haircut(3, 1, 4); got != 0 {
 		t.Fatal(got)
+	}
+}
+
+// TestParseSegwitFast checks the watch loader's segwit fast path against
+// btc.ParseAddress: on valid addresses of every kind and network, and on
+// each of them with every character replaced, upper-cased or cut short,
+// the fast path gives ParseAddress's key or declines.
+func TestParseSegwitFast(t *testing.T) {
+	nets := []*chaincfg.Params{&chaincfg.MainNetParams, &chaincfg.RegressionNetParams, &chaincfg.TestNet3Params}
+	var inputs []string
+	for _, kind := range []btc.AddrKind{btc.AddrWPKH, btc.AddrWSH, btc.AddrTR, btc.AddrPKH, btc.AddrSH} {
+		n := 20
+		if kind == btc.AddrWSH || kind == btc.AddrTR {
+			n = 32
+		}
+		p := make([]byte, n)
+		for i := range p {
+			p[i] = byte(i*37 + int(kind))
+		}
+		k, err := btc.NewAddrKey(kind, 0, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, net := range nets {
+			inputs = append(inputs, k.Encode(net))
+		}
+	}
+	// A v2 program and a v0 one of 25 bytes, valid bech32 that the fast
+	// path leaves to ParseAddress.
+	for _, c := range []struct {
+		ver int
+		n   int
+	}{{2, 32}, {16, 40}} {
+		k, err := btc.NewAddrKey(btc.AddrWitnessUnknown, c.ver, make([]byte, c.n))
+		if err != nil {
+			t.Fatal(err)
+		}
+		inputs = append(inputs, k.Encode(&chaincfg.MainNetParams))
+	}
+	const alphabet = "qpzry9x8gf2tvdw0s3jn54khce6mua7lQB1"
+	var all []string
+	for _, s := range inputs {
+		all = append(all, s, strings.ToUpper(s), s[:len(s)-1], s+"q")
+		for i := range s {
+			for _, c := range alphabet {
+				all = append(all, s[:i]+string(c)+s[i+1:])
+			}
+		}
+	}
+	fast := 0
+	for _, net := range nets {
+		sum := bech32HRPSum(net.Bech32HRPSegwit)
+		for _, s := range all {
+			got, ok := parseSegwitFast(s, net.Bech32HRPSegwit, sum)
+			want, err := btc.ParseAddress(s, net)
+			if !ok {
+				continue
+			}
+			fast++
+			if err != nil || !bytes.Equal(got.Bytes(), want.Bytes()) {
+				t.Fatalf("%s on %s: fast path %x, ParseAddress %x %v", s, btc.NetworkName(net), got.Bytes(), want.Bytes(), err)
+			}
+		}
+	}
+	if fast < 9 {
+		t.Fatalf("the fast path took only %d inputs", fast)
 	}
 }

@@ -58,8 +58,9 @@ func exampleAlerts(w *world) []monitor.Alert {
 }
 
 // exampleServer is a real HTTP server over the test world, with its label
-// store, the example alert journal and the example transfer registry:
-// what the document's examples describe.
+// store, the example alert journal, the example transfer registry and
+// the chain stores of chains_test.go: what the document's examples
+// describe.
 func exampleServer(t *testing.T) (*api.Server, *httptest.Server) {
 	t.Helper()
 	w := newWorld(t)
@@ -67,7 +68,10 @@ func exampleServer(t *testing.T) (*api.Server, *httptest.Server) {
 	if err := monitor.AppendJournal(t.Context(), data, exampleAlerts(w)); err != nil {
 		t.Fatal(err)
 	}
-	srv, _ := testServer(t, w, true, func(c *api.Config) { c.AlertData, c.Transfers = data, exampleTransfers(t) })
+	srv, _ := testServer(t, w, true, func(c *api.Config) {
+		c.AlertData, c.Transfers = data, exampleTransfers(t)
+		c.Chains, c.ChainLabels = exampleChains(t)
+	})
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)
 	return srv, ts

@@ -1,6 +1,7 @@
 // Package api is chaintrace's HTTP interface (chaintrace serve): address
-// screening one at a time and in batches, label and actor look-ups,
-// health and Prometheus metrics. It uses net/http's ServeMux patterns and
+// screening one at a time and in batches, label and actor look-ups, the
+// chain stores' blocks, transactions and addresses, health and
+// Prometheus metrics. It uses net/http's ServeMux patterns and
 // nothing else: every error is an RFC 9457 problem details document,
 // every response carries an X-Request-Id (the client's, when it sends a
 // sane one), every request is logged through slog and counted in the
@@ -18,6 +19,13 @@
 //	POST /api/v1/transfers                 register a received transfer: its screening (200) or pending (202)
 //	GET  /api/v1/transfers/{id}            a registered transfer and its latest screening
 //	GET  /api/v1/transfers                 registered transfers; ?user_id, ?rating, ?cursor, ?limit
+//	GET  /api/v1/chains                    chain stores: kind, network, tip, stage progress, store bytes
+//	GET  /api/v1/chains/{chain}            one chain store
+//	GET  /api/v1/chains/{chain}/blocks/{ref}  a block by height or hash, its txids paged; ?cursor, ?limit
+//	GET  /api/v1/chains/{chain}/txs/{hash}    a transaction: inputs and outputs or transfers, parties' labels
+//	GET  /api/v1/chains/{chain}/addresses/{address}            summary, balances, labels, cluster
+//	GET  /api/v1/chains/{chain}/addresses/{address}/txs        its transactions; ?cursor, ?limit
+//	GET  /api/v1/chains/{chain}/addresses/{address}/neighbors  counterparties; ?direction=in|out, ?limit
 //	GET  /api/v1/openapi.json              this API's OpenAPI 3.1 document (openapi.json)
 //	GET  /healthz                          liveness and index size
 //	GET  /metrics                          Prometheus exposition
@@ -103,6 +111,15 @@ type Config struct {
 	// screening, package kyt); nil answers that the routes are
 	// unavailable.
 	Transfers TransferRegistry
+	// Chains are the chain stores the /api/v1/chains routes read, by
+	// chain id (btc, btc-regtest, eth, eth-sim); nil serves none.
+	Chains map[string]Chain
+	// ChainLabels labels the parties of the chain routes' answers; nil
+	// means the screening index, so that a label reload reaches them.
+	ChainLabels Labeler
+	// MaxNeighborTxs bounds the transactions one neighbours request
+	// reads (default query.DefaultMaxNeighborTxs).
+	MaxNeighborTxs int
 	// AlertPoll is how often a stream looks for new alerts, Heartbeat
 	// how often an idle stream sends a comment (defaults DefaultAlertPoll
 	// and DefaultHeartbeat).
@@ -188,6 +205,13 @@ func (s *Server) routeTable() []route {
 		{"POST /api/v1/transfers", s.handleRegisterTransfer},
 		{"GET /api/v1/transfers/{id}", s.handleTransfer},
 		{"GET /api/v1/transfers", s.handleTransfers},
+		{"GET /api/v1/chains", s.handleChains},
+		{"GET /api/v1/chains/{chain}", s.handleChain},
+		{"GET /api/v1/chains/{chain}/blocks/{ref}", s.handleBlock},
+		{"GET /api/v1/chains/{chain}/txs/{hash}", s.handleTx},
+		{"GET /api/v1/chains/{chain}/addresses/{address}", s.handleAddress},
+		{"GET /api/v1/chains/{chain}/addresses/{address}/txs", s.handleAddressTxs},
+		{"GET /api/v1/chains/{chain}/addresses/{address}/neighbors", s.handleNeighbors},
 		{"GET /api/v1/openapi.json", s.handleOpenAPI},
 		{"GET /healthz", s.handleHealth},
 		{"GET /metrics", metrics.ServeHTTP},

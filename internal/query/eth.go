@@ -171,8 +171,8 @@ func (q *ETH) transfer(ctx context.Context, n *names, tr store.EthTransferRec) (
 
 // ETHAssetFlow is an address's total flow of one asset.
 type ETHAssetFlow struct {
-	Token    string `json:"token,omitempty"` // empty for the native coin
-	Symbol   string `json:"symbol,omitempty"`
+	Token  string `json:"token,omitempty"` // empty for the native coin
+	Symbol string `json:"symbol,omitempty"`
 	// Decimals is the token's (18 for the native coin), when known.
 	Decimals *uint8 `json:"decimals,omitempty"`
 	Received string `json:"received"`

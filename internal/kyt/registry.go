@@ -15,6 +15,7 @@ import (
 	"github.com/chaintrace/chaintrace/internal/monitor"
 	"github.com/chaintrace/chaintrace/internal/screen"
 	"github.com/chaintrace/chaintrace/internal/store"
+	"golang.org/x/sync/errgroup"
 )
 
 // Store counters.
@@ -29,6 +30,10 @@ const (
 	subID      = 'i'
 	subPending = 'p'
 )
+
+// screenWorkers is how many senders of one transfer are screened at
+// once.
+const screenWorkers = 4
 
 // List page sizes.
 const (
@@ -299,15 +304,27 @@ func (r *Registry) resolveAndScreen(ctx context.Context, t *Transfer) (int, erro
 // screen screens t's senders on chain and rates t: the worst sender's
 // level, with the reasons of every sender rated that.
 func (r *Registry) screen(ctx context.Context, t *Transfer, chain string) error {
-	worst := screen.Low
+	// A transaction with many inputs has as many senders, each an
+	// exposure computation of its own: they run side by side.
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(screenWorkers)
 	for i := range t.Senders {
 		s := &t.Senders[i]
-		res, err := r.opts.Screener.Screen(ctx, chain, s.Address, r.opts.Screen)
-		if err != nil {
-			return fmt.Errorf("kyt: screening sender %s of %s: %w", s.Address, t.ID, err)
-		}
-		s.Screening = res
-		worst = max(worst, res.Risk.Level)
+		g.Go(func() error {
+			res, err := r.opts.Screener.Screen(gctx, chain, s.Address, r.opts.Screen)
+			if err != nil {
+				return fmt.Errorf("kyt: screening sender %s of %s: %w", s.Address, t.ID, err)
+			}
+			s.Screening = res
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	worst := screen.Low
+	for i := range t.Senders {
+		worst = max(worst, t.Senders[i].Screening.Risk.Level)
 	}
 	t.Reasons = []string{}
 	if worst > screen.Low {

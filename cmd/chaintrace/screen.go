@@ -26,8 +26,9 @@ import (
 type screenEnv struct {
 	labels   *labels.Store
 	screener *screen.Screener
-	// stores are the Bitcoin stores opened, by directory, for deposit
-	// screening to share (a store opens once per process).
+	// stores are the chain stores opened, by directory, for deposit
+	// screening and the chain routes to share (a store opens once per
+	// process).
 	stores  map[string]*store.DB
 	closers []func() error
 }
@@ -39,7 +40,8 @@ func (e *screenEnv) Close() {
 }
 
 // openScreenEnv opens the label store and every Bitcoin store under
-// --data (read-only) as exposure graphs.
+// --data (read-only) as exposure graphs, and the EVM stores beside them
+// for the API's chain routes and deposit screening.
 func openScreenEnv(ctx context.Context, g *globals, rulesPath string) (*screenEnv, error) {
 	env := &screenEnv{stores: map[string]*store.DB{}}
 	st, err := openLabels(ctx, g)
@@ -69,6 +71,18 @@ func openScreenEnv(ctx context.Context, g *globals, rulesPath string) (*screenEn
 			continue
 		}
 		graphs[gr.Chain()] = gr
+	}
+	// The EVM stores serve the chain routes and deposit screening; they
+	// are no exposure graph.
+	dirs, _ = filepath.Glob(filepath.Join(g.dataDir, "eth-*"))
+	for _, dir := range dirs {
+		db, err := store.Open(ctx, dir, store.ChainMeta{}, store.Options{ReadOnly: true})
+		if err != nil {
+			g.log.Warn("EVM store not usable", "dir", dir, "err", err)
+			continue
+		}
+		env.closers = append(env.closers, db.Close)
+		env.stores[dir] = db
 	}
 	rules := screen.DefaultRules()
 	if rulesPath != "" {
@@ -182,7 +196,7 @@ func newServeCmd(g *globals) *cobra.Command {
 	var rescreenEvery time.Duration
 	cmd := &cobra.Command{
 		Use:   "serve",
-		Short: "Serve the REST API (screening, labels, actors, metrics)",
+		Short: "Serve the REST API (screening, labels, actors, chain data, metrics)",
 		Long: `Serve chaintrace's REST API from the stores in --data:
 
   GET  /api/v1/screen/{chain}/{address}?hops=N&exposure=false
@@ -191,6 +205,12 @@ func newServeCmd(g *globals) *cobra.Command {
   GET  /api/v1/actors/{id}
   POST /api/v1/transfers         {"chain":"btc","tx":"...","output_index":0,"user_id":"u-1"}
   GET  /api/v1/transfers/{id}, GET /api/v1/transfers?user_id=&rating=
+  GET  /api/v1/chains, GET /api/v1/chains/{chain}    stores, tips, stage progress
+  GET  /api/v1/chains/{chain}/blocks/{height|hash}?cursor=&limit=
+  GET  /api/v1/chains/{chain}/txs/{hash}             with every party's labels
+  GET  /api/v1/chains/{chain}/addresses/{address}    balances, labels, cluster
+  GET  /api/v1/chains/{chain}/addresses/{address}/txs?cursor=&limit=
+  GET  /api/v1/chains/{chain}/addresses/{address}/neighbors?direction=in|out&limit=
   GET  /healthz, GET /metrics (Prometheus)
 
 Errors are RFC 9457 problem details; every response carries X-Request-Id.
@@ -229,7 +249,8 @@ func serveAPIEvery(ctx context.Context, g *globals, addr, rules string, rescreen
 	}
 	reg, stopKYT := startKYT(ctx, g, env, rescreenEvery)
 	defer stopKYT()
-	cfg := api.Config{Screener: env.screener, Labels: env.labels, Logger: g.log, Version: "dev", AlertData: g.dataDir}
+	cfg := api.Config{Screener: env.screener, Labels: env.labels, Logger: g.log, Version: "dev", AlertData: g.dataDir,
+		Chains: apiChains(g, env.stores)}
 	if reg != nil {
 		cfg.Transfers = reg
 	}

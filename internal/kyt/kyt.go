@@ -19,6 +19,7 @@
 //	W 'r' seq(8)   the transfer record (JSON), by registration order
 //	W 'i' id       the record's seq(8), by transfer id
 //	W 'p' seq(8)   empty: record seq is pending
+//	W 'u' user 0 0 seq(8)   empty: record seq is user's (NULs in user escaped)
 //
 // with the counters kyt_next_transfer and monitor_next_alert.
 package kyt

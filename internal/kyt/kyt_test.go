@@ -268,6 +268,12 @@ func TestRestartKeepsRegistrations(t *testing.T) {
 	if got, err := r.Get(ctx, a.ID); err != nil || got.Rating != "SEVERE" {
 		t.Fatalf("after restart %+v %v", got, err)
 	}
+	for user, want := range map[string]string{"carol": p.ID, "alice": a.ID, "car": ""} {
+		page, err := r.List(ctx, kyt.Filter{UserID: user}, "", 0)
+		if err != nil || len(page.Transfers) != map[bool]int{true: 1, false: 0}[want != ""] || want != "" && page.Transfers[0].ID != want {
+			t.Fatalf("%s's transfers after restart %+v %v", user, page, err)
+		}
+	}
 	// Delisting the sender after the restart raises the next alert,
 	// numbered after the first.
 	f.Sanction(f.Unused)

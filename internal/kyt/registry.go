@@ -29,6 +29,7 @@ const (
 	subRecord  = 'r'
 	subID      = 'i'
 	subPending = 'p'
+	subUser    = 'u'
 )
 
 // screenWorkers is how many senders of one transfer are screened at
@@ -183,6 +184,7 @@ func (r *Registry) Register(ctx context.Context, req Request) (Transfer, error) 
 		return Transfer{}, err
 	}
 	b.PutMonitor(store.MonWatched, append([]byte{subID}, t.ID...), store8(seq))
+	b.PutMonitor(store.MonWatched, binary.BigEndian.AppendUint64(userPrefix(t.UserID), seq), nil)
 	if t.Status == StatusPending {
 		b.PutMonitor(store.MonWatched, pendingKey(seq), nil)
 	}
@@ -403,7 +405,13 @@ func (r *Registry) List(ctx context.Context, f Filter, cursor string, limit int)
 	page := Page{Transfers: []Transfer{}}
 	var last uint64
 	more := false
-	err := r.scan(ctx, from, func(seq uint64, t *Transfer) bool {
+	scan := r.scan
+	if f.UserID != "" {
+		scan = func(ctx context.Context, from uint64, fn func(uint64, *Transfer) bool) error {
+			return r.scanUser(ctx, f.UserID, from, fn)
+		}
+	}
+	err := scan(ctx, from, func(seq uint64, t *Transfer) bool {
 		if !f.match(t) {
 			return true
 		}
@@ -425,17 +433,49 @@ func (r *Registry) List(ctx context.Context, f Filter, cursor string, limit int)
 }
 
 // scan visits the records from seq from on in order until fn returns
-// false.
+// false. Records are numbered densely from 1, so it reads them by key
+// from from on rather than iterating past the earlier ones.
 func (r *Registry) scan(ctx context.Context, from uint64, fn func(seq uint64, t *Transfer) bool) error {
-	err := r.db.MonitorScan(ctx, store.MonWatched, []byte{subRecord}, func(k, v []byte) (bool, error) {
-		if len(k) != 9 {
-			return false, fmt.Errorf("kyt: corrupt record key %x", k)
+	r.mu.Lock()
+	end := r.nextSeq
+	r.mu.Unlock()
+	for seq := max(from, 1); seq < end; seq++ {
+		t, err := r.record(ctx, seq)
+		if err != nil {
+			return err
 		}
-		seq := binary.BigEndian.Uint64(k[1:])
+		if !fn(seq, &t) {
+			return nil
+		}
+	}
+	return nil
+}
+
+// record reads record seq.
+func (r *Registry) record(ctx context.Context, seq uint64) (Transfer, error) {
+	v, ok, err := r.db.MonitorGet(ctx, store.MonWatched, recordKey(seq))
+	if err != nil {
+		return Transfer{}, wrap(err)
+	}
+	if !ok {
+		return Transfer{}, fmt.Errorf("kyt: transfer record %d is missing", seq)
+	}
+	return decodeRecord(seq, v)
+}
+
+// scanUser visits user's records from seq from on in order, through the
+// user index, until fn returns false.
+func (r *Registry) scanUser(ctx context.Context, user string, from uint64, fn func(seq uint64, t *Transfer) bool) error {
+	prefix := userPrefix(user)
+	err := r.db.MonitorScan(ctx, store.MonWatched, prefix, func(k, _ []byte) (bool, error) {
+		if len(k) != len(prefix)+8 {
+			return false, fmt.Errorf("kyt: corrupt user index key %x", k)
+		}
+		seq := binary.BigEndian.Uint64(k[len(prefix):])
 		if seq < from {
 			return true, nil
 		}
-		t, err := decodeRecord(seq, v)
+		t, err := r.record(ctx, seq)
 		if err != nil {
 			return false, err
 		}
@@ -458,6 +498,13 @@ func store8(n uint64) []byte { return binary.BigEndian.AppendUint64(nil, n) }
 
 // recordKey is the key of record seq in the W table.
 func recordKey(seq uint64) []byte { return binary.BigEndian.AppendUint64([]byte{subRecord}, seq) }
+
+// userPrefix starts the user index keys of user: the user id cannot hold
+// a NUL (JSON strings can, so it is escaped), which ends it.
+func userPrefix(user string) []byte {
+	b := append([]byte{subUser}, strings.ReplaceAll(user, "\x00", "\x00\x01")...)
+	return append(b, 0, 0)
+}
 
 // pendingKey marks record seq as pending, so that finding the pending
 // transfers reads no other record.

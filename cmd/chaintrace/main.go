@@ -68,7 +68,7 @@ the look-ups, all offline.`,
 	pf.StringVar(&g.logFormat, "log-format", "text", "log format on stderr: text or json")
 	pf.StringVar(&g.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	root.AddCommand(newIngestCmd(g), newBTCCmd(g), newDemoCmd(g), newLabelsCmd(g), newActorsCmd(g), newScreenCmd(g), newServeCmd(g), newETHCmd(g), newClusterCmd(g))
-	root.AddCommand(newTraceCmd(g))
+	root.AddCommand(newTraceCmd(g), newTracesCmd(g))
 	root.AddCommand(newIncidentsCmd(g))
 	root.AddCommand(newPricesCmd(g), newReportCmd(g))
 	root.AddCommand(newSimCmd(g), newEvalCmd(g))

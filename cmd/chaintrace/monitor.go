@@ -2,12 +2,12 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -21,6 +21,8 @@ import (
 	"github.com/chaintrace/chaintrace/internal/labels"
 	"github.com/chaintrace/chaintrace/internal/monitor"
 	"github.com/chaintrace/chaintrace/internal/store"
+	"github.com/chaintrace/chaintrace/internal/trace"
+	"github.com/chaintrace/chaintrace/internal/tracestore"
 	"github.com/chaintrace/chaintrace/internal/workspace"
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/spf13/cobra"
@@ -37,11 +39,11 @@ func newWatchCmd(g *globals) *cobra.Command {
 	var addrList, rules []string
 	var sel selectorFlags
 	add := &cobra.Command{
-		Use:   "add (--chain CHAIN --address A[,B] | --from-trace FILE.json | --actor A | --category C | --cluster ADDR --chain CHAIN)",
+		Use:   "add (--chain CHAIN --address A[,B] | --from-trace ID|FILE.json | --actor A | --category C | --cluster ADDR --chain CHAIN)",
 		Short: "Add a watch: addresses with rules any, above:AMOUNT[:ASSET], category:C, entity:NAME",
 		Example: `  chaintrace watch add --chain btc --address bc1q... --rule category:exchange --name "hot wallet theft"
   chaintrace watch add --chain eth --address 0x... --rule any --rule above:10000:USDT
-  chaintrace watch add --from-trace trace.json --rule any
+  chaintrace watch add --from-trace tr-3f9c2a71d04b8e65 --rule any
   chaintrace watch add --actor lazarusgroup --rule any
   chaintrace watch add --category sanctioned --chain btc`,
 		Args: cobra.NoArgs,
@@ -60,7 +62,7 @@ func newWatchCmd(g *globals) *cobra.Command {
 			var ws []monitor.Watch
 			if fromTrace != "" {
 				var err error
-				if ws, err = watchesFromTrace(fromTrace, chain, name, rs); err != nil {
+				if ws, err = watchesFromTrace(cmd.Context(), g.dataDir, fromTrace, chain, name, rs); err != nil {
 					return err
 				}
 			} else {
@@ -81,7 +83,7 @@ func newWatchCmd(g *globals) *cobra.Command {
 	f.StringSliceVar(&addrList, "address", nil, "watched addresses (comma-separated or repeated)")
 	f.StringArrayVar(&rules, "rule", nil, "rule: any, above:AMOUNT (in BTC or ETH), above:AMOUNT:ASSET (token symbol or contract), category:CATEGORY, entity:NAME (repeatable; default any)")
 	f.StringVar(&name, "name", "", "a name for the watch")
-	f.StringVar(&fromTrace, "from-trace", "", "watch the holdings of a trace (chaintrace trace --json -o FILE)")
+	f.StringVar(&fromTrace, "from-trace", "", "watch the holdings of a saved trace (its id: chaintrace trace --save, traces list) or of a trace file (chaintrace trace --json -o FILE)")
 	sel.register(f)
 	var asJSON bool
 	list := &cobra.Command{
@@ -124,19 +126,27 @@ func rulesText(rs []monitor.Rule) string {
 // watchesFromTrace makes one watch per monitored chain of a trace's
 // holdings (the unspent tainted outputs' addresses); only restricts to
 // one chain when set.
-func watchesFromTrace(path, only, name string, rs []monitor.Rule) ([]monitor.Watch, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
+func watchesFromTrace(ctx context.Context, data, ref, only, name string, rs []monitor.Rule) ([]monitor.Watch, error) {
+	var res *trace.Result
+	source := ref
+	if tracestore.ValidID(ref) {
+		r, _, err := tracestore.Load(ctx, data, ref)
+		if err != nil {
+			return nil, fmt.Errorf("--from-trace: %w", err)
+		}
+		res = r
+	} else {
+		b, err := os.ReadFile(ref)
+		if err != nil {
+			return nil, fmt.Errorf("--from-trace: %w (want a saved trace id, see chaintrace traces list, or a file of chaintrace trace --json)", err)
+		}
+		if res, err = tracestore.Decode(ref, b); err != nil {
+			return nil, fmt.Errorf("--from-trace: %w", err)
+		}
+		source = filepath.Base(ref)
 	}
-	var res struct {
-		Holdings []struct {
-			Chain   string `json:"chain"`
-			Address string `json:"address"`
-		} `json:"holdings"`
-	}
-	if err := json.Unmarshal(b, &res); err != nil {
-		return nil, fmt.Errorf("--from-trace %s: not a trace JSON (chaintrace trace --json): %w", path, err)
+	if res.Params.Direction == trace.Backward {
+		return nil, fmt.Errorf("--from-trace %s: a backward trace's holdings are origins, not where the funds are: watch a forward trace", ref)
 	}
 	byChain := map[string][]string{}
 	var order []string
@@ -150,17 +160,26 @@ func watchesFromTrace(path, only, name string, rs []monitor.Rule) ([]monitor.Wat
 		if byChain[h.Chain] == nil {
 			order = append(order, h.Chain)
 		}
-		byChain[h.Chain] = append(byChain[h.Chain], h.Address)
+		if !slices.Contains(byChain[h.Chain], h.Address) {
+			byChain[h.Chain] = append(byChain[h.Chain], h.Address)
+		}
 	}
 	if len(order) == 0 {
-		return nil, fmt.Errorf("--from-trace %s: no holdings on a monitored chain", path)
+		return nil, fmt.Errorf("--from-trace %s: no holdings on a monitored chain", ref)
 	}
 	if name == "" {
-		name = "trace " + filepath.Base(path)
+		name = "trace " + source
 	}
 	var ws []monitor.Watch
 	for _, c := range order {
-		ws = append(ws, monitor.Watch{Chain: c, Name: name, Addresses: byChain[c], Rules: rs, Source: "trace:" + filepath.Base(path)})
+		w := monitor.Watch{Chain: c, Name: name, Addresses: byChain[c], Rules: rs, Source: "trace:" + source}
+		if !monitor.IsEVM(c) {
+			// The Bitcoin monitor extends the watch the way the
+			// trace followed the funds; the account monitor has its
+			// own model (tainted first).
+			w.Model = string(res.Params.Model)
+		}
+		ws = append(ws, w)
 	}
 	return ws, nil
 }

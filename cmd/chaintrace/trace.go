@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/chaintrace/chaintrace/internal/incident"
 	"github.com/chaintrace/chaintrace/internal/model"
 	"github.com/chaintrace/chaintrace/internal/trace"
+	"github.com/chaintrace/chaintrace/internal/tracestore"
 	"github.com/chaintrace/chaintrace/internal/workspace"
 	"github.com/spf13/cobra"
 )
@@ -49,6 +51,7 @@ type traceFlags struct {
 	format, table, output, bridges, stopAt, group, incident       string
 	hops                                                          int
 	asJSON, throughMixers, noSwaps, changeSameHop, detectServices bool
+	save                                                          bool
 }
 
 func newTraceCmd(g *globals) *cobra.Command {
@@ -96,7 +99,11 @@ Detection reads each store once when the command starts (about a second
 per 100,000 transactions); --detect-services=false skips it.
 
 --incident ID starts from the attacker addresses and theft transactions
-the incident registry holds for the chain (chaintrace incidents show ID).`,
+the incident registry holds for the chain (chaintrace incidents show ID).
+
+--save keeps the result under --data/traces with an id derived from its
+content (logged on standard error), for "chaintrace traces show ID" and
+"chaintrace watch add --from-trace ID".`,
 		Example: `  chaintrace trace --chain btc --from 12cbQLTFMXRnSzktFkuoG3eHoMeFtpTu3S --hops 3 --json
   chaintrace trace --chain eth --from 0x098B716B8Aaf21512996dC57EB0615e2383E2f96 --model fifo --format dot -o flow.dot
   chaintrace trace --chain eth --incident 2022-03-ronin-bridge --hops 4
@@ -129,6 +136,7 @@ the incident registry holds for the chain (chaintrace incidents show ID).`,
 	fl.StringVar(&f.format, "format", "text", "output format: text, json, csv or dot")
 	fl.StringVar(&f.table, "table", trace.TableEdges, "CSV table: edges, endpoints, holdings or totals")
 	fl.StringVarP(&f.output, "output", "o", "", "write to this file instead of standard output")
+	fl.BoolVar(&f.save, "save", false, "save the result under --data/traces and print its id (see chaintrace traces)")
 	return cmd
 }
 
@@ -198,25 +206,36 @@ func runTrace(ctx context.Context, g *globals, f *traceFlags) error {
 	default:
 		return fmt.Errorf("--group %q: want address or cluster", f.group)
 	}
+	if f.save {
+		sum, err := tracestore.Save(ctx, g.dataDir, res)
+		if err != nil {
+			return err
+		}
+		g.log.Info("trace saved", "id", sum.ID, "endpoints", sum.Endpoints, "holdings", sum.Holdings, "file", filepath.Join(tracestore.Dir(g.dataDir), sum.ID+".json"))
+	}
+	return writeTraceResult(g, res, f.format, f.asJSON, f.table, f.output, env.units(ctx))
+}
+
+// writeTraceResult writes a trace result in format (json when asJSON) to
+// output, standard output when empty.
+func writeTraceResult(g *globals, res *trace.Result, format string, asJSON bool, table, output string, units trace.Units) error {
 	w := g.out
-	if f.output != "" {
-		file, err := os.Create(f.output)
+	if output != "" {
+		file, err := os.Create(output)
 		if err != nil {
 			return fmt.Errorf("trace: %w", err)
 		}
 		defer file.Close()
 		w = file
 	}
-	format := f.format
-	if f.asJSON {
+	if asJSON {
 		format = "json"
 	}
-	units := env.units(ctx)
 	switch format {
 	case "json":
 		return trace.WriteJSON(w, res)
 	case "csv":
-		return trace.WriteCSV(w, res, f.table)
+		return trace.WriteCSV(w, res, table)
 	case "dot":
 		return trace.WriteDOT(w, res, units)
 	case "text":

@@ -29,7 +29,8 @@ var ErrInvalid = errors.New("monitor: invalid watch")
 
 // FieldError reports a watch definition refused because of one field.
 type FieldError struct {
-	// Field is the offending field: "chain", "address", "rule", "name".
+	// Field is the offending field: "chain", "address", "rule", "name",
+	// "model".
 	Field  string
 	Value  string
 	Reason string
@@ -270,11 +271,24 @@ type Watch struct {
 	Rules     []Rule   `json:"rules"`
 	// Source says where the watch came from: "manual" or "trace:FILE".
 	Source string `json:"source,omitempty"`
+	// Model is the taint model (package trace's poison, haircut or fifo)
+	// by which the Bitcoin monitor extends the watch to the outputs its
+	// value moves to; empty means haircut. A watch made from a trace
+	// takes the trace's model. The account monitor has one model of its
+	// own (see eth.go) and ignores it.
+	Model string `json:"model,omitempty"`
 	// Selector, when set, is the rule that chose Addresses from labels
 	// or clusters; re-resolving it after a label import or a clustering
 	// run brings the watch up to date.
 	Selector *Selector `json:"selector,omitempty"`
 }
+
+// The taint models of Watch.Model, named as package trace names them.
+const (
+	ModelHaircut = "haircut"
+	ModelPoison  = "poison"
+	ModelFIFO    = "fifo"
+)
 
 // Selector chooses a watch's addresses: those labelled with an actor or
 // a category, or the members of the cluster of an address. Exactly one
@@ -375,6 +389,11 @@ func (w *Watch) Check() error {
 	}
 	if len(w.Addresses) == 0 {
 		return &FieldError{Field: "address", Value: "", Reason: "a watch needs at least one address"}
+	}
+	switch w.Model {
+	case "", ModelHaircut, ModelPoison, ModelFIFO:
+	default:
+		return &FieldError{Field: "model", Value: w.Model, Reason: "want haircut, poison or fifo"}
 	}
 	seen := map[string]bool{}
 	out := w.Addresses[:0]

@@ -143,30 +143,11 @@ func BenchmarkIngestMonitor(b *testing.B) {
 // them (at most all) addresses of the store in dir, spread evenly over
 // its address ids, the rest random P2WPKH addresses; and how many occur.
 func benchWatches(b *testing.B, dir string, net *chaincfg.Params, n, occ, lists int) ([]monitor.Watch, int) {
-	ctx := context.Background()
-	db, err := store.Open(ctx, dir, store.ChainMeta{Chain: "btc", Network: btc.NetworkName(net)}, store.Options{ReadOnly: true})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer db.Close()
-	next, _, err := db.MetaU64(ctx, "next_addr_id")
-	if err != nil {
-		b.Fatal(err)
-	}
-	have := int(next) - 1
-	occ = min(occ, have)
 	addrs := make([]string, 0, n)
-	for i := range occ {
-		id := 1 + uint64(i)*uint64(have)/uint64(occ)
-		kb, err := db.AddrKey(ctx, id)
-		if err != nil {
-			b.Fatal(err)
-		}
-		k, err := btc.AddrKeyFromBytes(kb)
-		if err != nil {
-			b.Fatal(err)
-		}
-		addrs = append(addrs, k.Encode(net))
+	have := 0
+	if occ > 0 {
+		addrs, have = occurringAddrs(b, dir, net, occ, addrs)
+		occ = len(addrs)
 	}
 	r := rand.New(rand.NewPCG(7, 11))
 	var p [20]byte
@@ -192,6 +173,37 @@ func benchWatches(b *testing.B, dir string, net *chaincfg.Params, n, occ, lists 
 	}
 	b.Logf("%d watched addresses in %d watches, %d of them among the chain's %d addresses", n, lists, occ, have)
 	return ws, occ
+}
+
+// occurringAddrs appends to dst up to n addresses of the store in dir,
+// spread evenly over its address ids, and returns the store's number of
+// addresses.
+func occurringAddrs(b *testing.B, dir string, net *chaincfg.Params, n int, dst []string) ([]string, int) {
+	ctx := context.Background()
+	db, err := store.Open(ctx, dir, store.ChainMeta{Chain: "btc", Network: btc.NetworkName(net)}, store.Options{ReadOnly: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	next, _, err := db.MetaU64(ctx, "next_addr_id")
+	if err != nil {
+		b.Fatal(err)
+	}
+	have := int(next) - 1
+	n = min(n, have)
+	for i := range n {
+		id := 1 + uint64(i)*uint64(have)/uint64(n)
+		kb, err := db.AddrKey(ctx, id)
+		if err != nil {
+			b.Fatal(err)
+		}
+		k, err := btc.AddrKeyFromBytes(kb)
+		if err != nil {
+			b.Fatal(err)
+		}
+		dst = append(dst, k.Encode(net))
+	}
+	return dst, have
 }
 
 // benchLoad returns how long loading the watches ws takes against the
@@ -242,4 +254,30 @@ func countAlerts(b *testing.B, dir string, net *chaincfg.Params) uint64 {
 		b.Fatal(err)
 	}
 	return n
+}
+
+// BenchmarkMonitorLoad measures loading CHAINTRACE_BENCH_WATCHED random
+// watched addresses (default 1,000,000) in 100 watches into a monitor
+// over an empty store, which is what BenchmarkIngestMonitor's ingests pay
+// before their first block.
+func BenchmarkMonitorLoad(b *testing.B) {
+	net := &chaincfg.RegressionNetParams
+	n := benchEnvInt("CHAINTRACE_BENCH_WATCHED", 1_000_000)
+	db, err := store.Open(context.Background(), b.TempDir(), store.ChainMeta{Chain: "btc", Network: btc.NetworkName(net)}, store.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	ws, _ := benchWatches(b, "", net, n, 0, 100)
+	b.ResetTimer()
+	for b.Loop() {
+		m, err := monitor.New(monitor.Options{Chain: btc.ChainID(btc.NetworkName(net)), Watches: ws})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := m.Load(context.Background(), db); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/address")
 }

@@ -461,8 +461,12 @@ func (ks *kytServer) offline() kyt.Chains {
 			c.Offline[id] = true
 		}
 	}
-	for id := range ks.chains.EVM {
-		c.Offline[id] = false
+	for id, db := range ks.chains.EVM {
+		if isShared(db) {
+			c.EVM[id] = db
+		} else {
+			c.Offline[id] = false
+		}
 	}
 	return c
 }

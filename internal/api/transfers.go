@@ -134,7 +134,7 @@ func (s *Server) handleTransfers(w http.ResponseWriter, r *http.Request) {
 	}
 	f := kyt.Filter{UserID: q.Get("user_id"), Rating: q.Get("rating")}
 	if err := kyt.CheckFilter(f); err != nil {
-		writeProblem(w, newProblem(r, probInvalidParam, "rating must be LOW, MEDIUM, HIGH, SEVERE or pending, not "+strconv.Quote(f.Rating)))
+		writeProblem(w, newProblem(r, probInvalidParam, "rating must be LOW, MEDIUM, HIGH, SEVERE, pending or invalid, not "+strconv.Quote(f.Rating)))
 		return
 	}
 	page, err := s.cfg.Transfers.List(r.Context(), f, q.Get("cursor"), limit)

@@ -60,6 +60,10 @@ const (
 	StatusPending = "pending"
 	// StatusScreened is a resolved and screened transfer.
 	StatusScreened = "screened"
+	// StatusInvalid is a pending transfer whose transaction appeared
+	// without the output or log it names; Reasons say so. It is not
+	// screened again.
+	StatusInvalid = "invalid"
 )
 
 // AlertChain is the Chain and the Watch of the registry's alerts in the
@@ -131,7 +135,8 @@ type Page struct {
 // Filter selects transfers in List; empty fields match everything.
 type Filter struct {
 	UserID string
-	// Rating is a level name (LOW, MEDIUM, HIGH, SEVERE) or "pending".
+	// Rating is a level name (LOW, MEDIUM, HIGH, SEVERE), "pending" or
+	// "invalid".
 	Rating string
 }
 
@@ -143,15 +148,15 @@ func (f *Filter) match(t *Transfer) bool {
 	switch {
 	case f.Rating == "":
 		return true
-	case strings.EqualFold(f.Rating, StatusPending):
-		return t.Status == StatusPending
+	case strings.EqualFold(f.Rating, StatusPending), strings.EqualFold(f.Rating, StatusInvalid):
+		return strings.EqualFold(f.Rating, t.Status)
 	}
 	return strings.EqualFold(f.Rating, t.Rating)
 }
 
 // CheckFilter validates f's rating.
 func CheckFilter(f Filter) error {
-	if f.Rating == "" || strings.EqualFold(f.Rating, StatusPending) {
+	if f.Rating == "" || strings.EqualFold(f.Rating, StatusPending) || strings.EqualFold(f.Rating, StatusInvalid) {
 		return nil
 	}
 	var l screen.Level

@@ -519,3 +519,36 @@ func TestReorgMakesPending(t *testing.T) {
 		t.Fatalf("screened again %+v %v", got, err)
 	}
 }
+
+// TestPendingThenInvalid registers a pending transfer with an output its
+// transaction turns out not to have: once the transaction appears, the
+// transfer is invalid, not pending, and registering it again says why.
+func TestPendingThenInvalid(t *testing.T) {
+	f := kyttest.Build(t)
+	ctx := context.Background()
+	r := f.Open(ctx)
+	defer r.Close()
+	req := kyt.Request{Chain: "btc", Tx: f.PendingTx, OutputIndex: u32(5), UserID: "carol"}
+	p := register(t, r, req)
+	f.Extend()
+	st, err := r.Rescreen(ctx)
+	if err != nil || st.Invalid != 1 || st.Resolved != 0 {
+		t.Fatalf("rescreen %+v %v", st, err)
+	}
+	got, err := r.Get(ctx, p.ID)
+	if err != nil || got.Status != kyt.StatusInvalid || len(got.Reasons) != 1 || !strings.Contains(got.Reasons[0], "no output 5") {
+		t.Fatalf("after the transaction appeared %+v %v", got, err)
+	}
+	if has, _ := r.HasPending(ctx); has {
+		t.Fatal("an invalid transfer is still pending")
+	}
+	if _, err := r.Register(ctx, req); !errors.Is(err, kyt.ErrNoSuchTransfer) || !strings.Contains(err.Error(), "no output 5") {
+		t.Fatalf("registered again: %v", err)
+	}
+	if page, err := r.List(ctx, kyt.Filter{Rating: "invalid"}, "", 0); err != nil || len(page.Transfers) != 1 {
+		t.Fatalf("invalid transfers %+v %v", page, err)
+	}
+	if st, err := r.Rescreen(ctx); err != nil || st.Invalid != 0 || st.Transfers != 1 {
+		t.Fatalf("a second rescreen %+v %v", st, err)
+	}
+}

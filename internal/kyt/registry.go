@@ -158,10 +158,13 @@ func (r *Registry) Register(ctx context.Context, req Request) (Transfer, error) 
 		if old.UserID != t.UserID {
 			return Transfer{}, fmt.Errorf("%w: transfer %s is registered for user %q", ErrConflict, old.ID, old.UserID)
 		}
-		if old.Status != StatusPending {
-			return old, nil
+		switch old.Status {
+		case StatusPending:
+			return r.retryPending(ctx, old, seq)
+		case StatusInvalid:
+			return Transfer{}, fmt.Errorf("%w: transfer %s: %s", ErrNoSuchTransfer, old.ID, strings.Join(old.Reasons, "; "))
 		}
-		return r.retryPending(ctx, old, seq)
+		return old, nil
 	}
 	if _, err := r.resolveAndScreen(ctx, &t); err != nil {
 		return Transfer{}, err

@@ -29,8 +29,9 @@ type Stats struct {
 	// Transfers were read; Resolved were pending and are now screened;
 	// Changed changed rating; Alerts were raised; Vanished were screened
 	// but their transaction has left the chain store (a reorg) and are
-	// pending again.
-	Transfers, Resolved, Changed, Alerts, Vanished int
+	// pending again; Invalid were pending and their transaction appeared
+	// without the output or log they name.
+	Transfers, Resolved, Changed, Alerts, Vanished, Invalid int
 }
 
 // Rescreen screens every registered transfer again with the current
@@ -95,7 +96,18 @@ func (r *Registry) rescreen(ctx context.Context, onlyPending bool) (Stats, error
 			st.Transfers++
 			old := it.t
 			t := it.t
+			if old.Status == StatusInvalid {
+				continue
+			}
 			outcome, err := r.resolveAndScreen(ctx, &t)
+			if errors.Is(err, ErrNoSuchTransfer) && old.Status == StatusPending {
+				// Registered before its transaction was known, with an
+				// index the transaction turned out not to have.
+				st.Invalid++
+				t.Status, t.Reasons = StatusInvalid, []string{strings.TrimPrefix(err.Error(), "kyt: ")}
+				ups = append(ups, update{seq: it.seq, t: t, base: old})
+				continue
+			}
 			if err != nil {
 				if ctx.Err() != nil {
 					return st, ctx.Err()

@@ -238,7 +238,7 @@ func newKYTListCmd(g *globals) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&f.UserID, "user", "", "only this user's transfers")
-	cmd.Flags().StringVar(&f.Rating, "rating", "", "only transfers rated LOW, MEDIUM, HIGH, SEVERE, or pending")
+	cmd.Flags().StringVar(&f.Rating, "rating", "", "only transfers rated LOW, MEDIUM, HIGH, SEVERE, or pending or invalid ones")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd
 }

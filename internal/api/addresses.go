@@ -156,7 +156,7 @@ func (s *Server) handleAddressTxs(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, p)
 		return
 	}
-	addr := r.PathValue("address")
+	addr := normAddress(id, r.PathValue("address"))
 	scope := id + "/addresses/" + addr
 	cursor, p := cursorParam(r, scope)
 	if p != nil {
@@ -251,7 +251,7 @@ func (s *Server) handleNeighbors(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.RequestTimeout)
 	defer cancel()
-	addr := r.PathValue("address")
+	addr := normAddress(id, r.PathValue("address"))
 	var res query.Neighbors
 	var err error
 	if c.BTC != nil {

@@ -288,8 +288,21 @@ func (s *Server) chainProblem(r *http.Request, err error, what, id string) *Prob
 			return newProblem(r, probInvalidAddress, detail)
 		}
 		return newProblem(r, probInvalidRef, detail)
+	case errors.Is(err, context.DeadlineExceeded):
+		return newProblem(r, probTimeout, "the look-up took longer than "+s.cfg.RequestTimeout.String())
 	}
 	return s.errProblem(r, err)
+}
+
+// normAddress spells an address as the chain's labels do (EIP-55 on EVM
+// chains, lower-case bech32), so that answers and cursors do not depend
+// on the spelling asked for; one that does not parse is left as it is,
+// for the look-up to reject.
+func normAddress(chain, address string) string {
+	if norm, err := addrs.Normalize(trace.AddrChain(chain), address); err == nil {
+		return norm
+	}
+	return address
 }
 
 // onlyParams checks that the request has no query parameters but those

@@ -48,7 +48,7 @@ func NewBTC(db store.Reader) (*BTC, error) {
 	if err != nil {
 		return nil, fmt.Errorf("query: %w", err)
 	}
-	return &BTC{db: db, net: net, clusters: &clusters{}}, nil
+	return &BTC{db: db, net: net, clusters: newClusters()}, nil
 }
 
 // Net returns the network parameters of the store's chain.

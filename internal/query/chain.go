@@ -103,6 +103,12 @@ type Neighbors struct {
 // millions of transactions.
 const DefaultMaxNeighborTxs = 10000
 
+// eventsPerTx bounds the address-index entries a neighbour look-up
+// visits at eventsPerTx times its transaction bound, so that asking for
+// the rare direction of an address with millions of entries in the other
+// stops too.
+const eventsPerTx = 16
+
 // btcFlow is an address's received or spent value in one transaction.
 type btcFlow struct {
 	num   uint64
@@ -128,7 +134,12 @@ func (q *BTC) Neighbors(ctx context.Context, addr string, out bool, limit, maxTx
 	}
 	var flows []btcFlow
 	var res Neighbors
+	visited := 0
 	err = q.db.Events(ctx, id, 0, func(e store.Event) bool {
+		if visited++; visited > maxTxs*eventsPerTx {
+			res.Truncated = true
+			return false
+		}
 		if e.Spent != out {
 			return true
 		}

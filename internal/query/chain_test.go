@@ -219,3 +219,21 @@ func TestBTCClusterAndInvalid(t *testing.T) {
 		t.Errorf("unknown txid: %v", err)
 	}
 }
+
+// TestBTCClusterWait checks a caller that stops waiting for the cluster
+// index gets its context's error, and that Close stops the replay.
+func TestBTCClusterWait(t *testing.T) {
+	q := openBTC(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, _, err := q.Cluster(ctx, querytest.MultiInputSpender); err == nil {
+		t.Error("a cancelled look-up succeeded")
+	}
+	q.WarmClusters()
+	if err := q.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := q.Tx(context.Background(), querytest.FirstPayment); err != nil {
+		t.Errorf("a look-up after Close: %v", err)
+	}
+}

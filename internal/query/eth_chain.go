@@ -264,7 +264,12 @@ func (q *ETH) Neighbors(ctx context.Context, addr string, out bool, limit, maxTx
 	var readErr error
 	loaded := false
 	var loadedNum uint64
+	visited := 0
 	err = q.db.EthEvents(ctx, id, 0, func(e store.EthEvent) bool {
+		if visited++; visited > maxTxs*eventsPerTx {
+			res.Truncated = true
+			return false
+		}
 		if e.Out != out {
 			return true
 		}

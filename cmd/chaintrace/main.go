@@ -74,6 +74,7 @@ the look-ups, all offline.`,
 	root.AddCommand(newSimCmd(g), newEvalCmd(g))
 	root.AddCommand(newMonitorCmds(g)...)
 	root.AddCommand(newKYTCmd(g))
+	root.AddCommand(newExportCmd(g))
 	return root
 }
 

@@ -42,9 +42,11 @@ type Options struct {
 	// Chains are the chain ids to export ("btc", "eth", "eth-sim"); empty
 	// exports every store of the data directory.
 	Chains []string
-	// FromHeight and ToHeight bound the exported blocks, inclusive;
-	// ToHeight 0 means the store's tip.
+	// FromHeight and, when HasToHeight is set, ToHeight bound the
+	// exported blocks, inclusive; the range is clamped to each store's
+	// blocks.
 	FromHeight, ToHeight uint64
+	HasToHeight          bool
 	// NoLabels skips the labels and actors tables.
 	NoLabels bool
 	// Compression is "zstd" (default), "snappy" or "none".
@@ -76,7 +78,7 @@ func (o *Options) defaults() error {
 	default:
 		return fmt.Errorf("export: compression %q: want zstd, snappy or none", o.Compression)
 	}
-	if o.ToHeight != 0 && o.FromHeight > o.ToHeight {
+	if o.HasToHeight && o.FromHeight > o.ToHeight {
 		return fmt.Errorf("export: from height %d is above to height %d", o.FromHeight, o.ToHeight)
 	}
 	if o.Logger == nil {
@@ -99,7 +101,7 @@ func (o *Options) codec() compress.Codec {
 // nothing is left to export.
 func (o *Options) heights(tip uint64) (from, to uint64, ok bool) {
 	from, to = o.FromHeight, tip
-	if o.ToHeight != 0 && o.ToHeight < to {
+	if o.HasToHeight && o.ToHeight < to {
 		to = o.ToHeight
 	}
 	return from, to, from <= to

@@ -401,7 +401,7 @@ func TestLabels(t *testing.T) {
 func TestRangeAndSplit(t *testing.T) {
 	f := built(t)
 	out := t.TempDir()
-	sum, err := Run(context.Background(), f.data, out, Options{Chains: []string{"btc"}, FromHeight: 100, ToHeight: 200,
+	sum, err := Run(context.Background(), f.data, out, Options{Chains: []string{"btc"}, FromHeight: 100, ToHeight: 200, HasToHeight: true,
 		NoLabels: true, RowGroupRows: 16, FileBytes: 1, Compression: "snappy"})
 	if err != nil {
 		t.Fatal(err)
@@ -433,7 +433,7 @@ func TestRangeAndSplit(t *testing.T) {
 
 	// A second, smaller export into the same directory leaves no stale
 	// part files behind.
-	if _, err := Run(context.Background(), f.data, out, Options{Chains: []string{"btc"}, ToHeight: 0, FromHeight: 590, NoLabels: true}); err != nil {
+	if _, err := Run(context.Background(), f.data, out, Options{Chains: []string{"btc"}, FromHeight: 590, NoLabels: true}); err != nil {
 		t.Fatal(err)
 	}
 	if got := readAll[BTCBlock](t, filepath.Join(out, "btc", "blocks")); len(got) != 1 || got[0].BlockNumber != 590 {
@@ -496,7 +496,7 @@ func TestBadOptions(t *testing.T) {
 	if _, err := Run(ctx, data, t.TempDir(), Options{Chains: []string{"btc"}}); err == nil || !strings.Contains(err.Error(), `no store of chain "btc"`) {
 		t.Errorf("missing chain: %v", err)
 	}
-	if _, err := Run(ctx, data, t.TempDir(), Options{FromHeight: 10, ToHeight: 5}); err == nil {
+	if _, err := Run(ctx, data, t.TempDir(), Options{FromHeight: 10, ToHeight: 5, HasToHeight: true}); err == nil {
 		t.Error("inverted range accepted")
 	}
 	if _, err := Run(ctx, data, t.TempDir(), Options{Compression: "lzo"}); err == nil {

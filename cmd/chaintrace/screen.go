@@ -250,7 +250,7 @@ func serveAPIEvery(ctx context.Context, g *globals, addr, rules string, rescreen
 	reg, stopKYT := startKYT(ctx, g, env, rescreenEvery)
 	defer stopKYT()
 	cfg := api.Config{Screener: env.screener, Labels: env.labels, Logger: g.log, Version: "dev", AlertData: g.dataDir,
-		Chains: apiChains(g, env.stores)}
+		Chains: apiChains(g, env)}
 	if reg != nil {
 		cfg.Transfers = reg
 	}

@@ -475,6 +475,16 @@ type event struct {
 	amount  int64
 	hop     int
 	tainted []int64 // per output, out events
+	// ins are the inputs that carried the watch's value and how much of
+	// each, in input order: FIFO needs to know where in the
+	// transaction's input value the watched value sits.
+	ins []inTaint
+}
+
+// inTaint is the watched value an input carried.
+type inTaint struct {
+	index  int
+	amount int64
 }
 
 // Forward evaluates block b: it raises alerts for the rules matched by
@@ -516,7 +526,7 @@ func (m *Monitor) forwardTx(ctx context.Context, w Writer, db Reader, b *Block, 
 		}
 		return e
 	}
-	for _, inp := range rec.Ins {
+	for k, inp := range rec.Ins {
 		totalIn += inp.Value
 		if inp.External {
 			continue
@@ -527,11 +537,14 @@ func (m *Monitor) forwardTx(ctx context.Context, w Writer, db Reader, b *Block, 
 				e := get(t.watch, DirOut)
 				e.amount += t.amount
 				e.hop = max(e.hop, t.hop)
+				e.addIn(k, t.amount, inp.Value)
 			}
 			delete(m.outs, op)
 		}
 		for _, id := range m.byID[inp.AddrID] {
-			get(id, DirOut).amount += inp.Value
+			e := get(id, DirOut)
+			e.amount += inp.Value
+			e.addIn(k, inp.Value, inp.Value)
 		}
 	}
 	// outWatched[vout] lists the watches whose addresses output vout pays.
@@ -590,10 +603,9 @@ func (m *Monitor) forwardTx(ctx context.Context, w Writer, db Reader, b *Block, 
 			continue
 		}
 		e.amount = min(e.amount, totalIn)
-		e.tainted = make([]int64, len(rec.Outs))
+		e.tainted = m.shares(rec, e, totalIn)
 		for vout := range rec.Outs {
 			o := &rec.Outs[vout]
-			e.tainted[vout] = haircut(o.Value, e.amount, totalIn)
 			if e.tainted[vout] < m.opts.Dust || o.Class == model.ScriptNullData || slices.Contains(outWatched[vout], e.watch) {
 				continue
 			}
@@ -611,6 +623,82 @@ func (m *Monitor) forwardTx(ctx context.Context, w Writer, db Reader, b *Block, 
 		}
 	}
 	return nil
+}
+
+// addIn records that input index carried amount of e's watch, at most
+// the input's value in all.
+func (e *event) addIn(index int, amount, value int64) {
+	if n := len(e.ins); n > 0 && e.ins[n-1].index == index {
+		e.ins[n-1].amount = min(e.ins[n-1].amount+amount, value)
+		return
+	}
+	e.ins = append(e.ins, inTaint{index: index, amount: min(amount, value)})
+}
+
+// shares returns the watched value of out event e that each output of rec
+// carries, by the model of e's watch (package trace's definitions):
+//
+//   - haircut: every output carries the watched share of the inputs;
+//   - poison: every output carries its whole value;
+//   - fifo: the inputs' value laid end to end in input order, the watched
+//     part of each input at its start, and the outputs taking
+//     consecutive ranges of it in output order (the fee the end).
+//
+// Outputs that cannot be spent (OP_RETURN) carry none under poison.
+func (m *Monitor) shares(rec *store.TxRec, e *event, totalIn int64) []int64 {
+	out := make([]int64, len(rec.Outs))
+	if e.amount <= 0 {
+		return out
+	}
+	kind := ""
+	if w := m.watches[e.watch]; w != nil {
+		kind = w.Model
+	}
+	switch kind {
+	case ModelPoison:
+		for vout := range rec.Outs {
+			if rec.Outs[vout].Class != model.ScriptNullData {
+				out[vout] = rec.Outs[vout].Value
+			}
+		}
+	case ModelFIFO:
+		fifoShares(rec, e.ins, out)
+	default:
+		for vout := range rec.Outs {
+			out[vout] = haircut(rec.Outs[vout].Value, e.amount, totalIn)
+		}
+	}
+	return out
+}
+
+// fifoShares sets out[vout] to the overlap of output vout's range of the
+// transaction's value with the watched ranges of ins (each at the start
+// of its input), walking both in order once.
+func fifoShares(rec *store.TxRec, ins []inTaint, out []int64) {
+	// Watched ranges [lo, hi) in the inputs' laid-out value.
+	type span struct{ lo, hi int64 }
+	spans := make([]span, 0, len(ins))
+	var pos int64
+	j := 0
+	for k := range rec.Ins {
+		if j < len(ins) && ins[j].index == k {
+			spans = append(spans, span{pos, pos + ins[j].amount})
+			j++
+		}
+		pos += rec.Ins[k].Value
+	}
+	var start int64
+	s := 0
+	for vout := range rec.Outs {
+		end := start + rec.Outs[vout].Value
+		for s < len(spans) && spans[s].hi <= start {
+			s++
+		}
+		for t := s; t < len(spans) && spans[t].lo < end; t++ {
+			out[vout] += min(end, spans[t].hi) - max(start, spans[t].lo)
+		}
+		start = end
+	}
 }
 
 // haircut is value's share of tainted in total, rounded down, without

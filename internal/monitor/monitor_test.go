@@ -376,3 +376,66 @@ func TestParseSegwitFast(t *testing.T) {
 		t.Fatalf("the fast path took only %d inputs", fast)
 	}
 }
+
+// TestWatchModels spends a watched coin of 5 BTC after a clean one of 3
+// BTC into outputs of 4 and 3.9 BTC (0.1 BTC fee) under each taint
+// model and checks the watched value each output carries, in the alert
+// and in the extended watch: haircut 5/8 of each, poison all of each,
+// FIFO the value's ranges (the clean input first: 1 BTC of the first
+// output, all of the second).
+func TestWatchModels(t *testing.T) {
+	cases := []struct {
+		model  string
+		b, c   int64
+		extend int
+	}{
+		{"", 2.5e8, 2.4375e8, 2},
+		{ModelHaircut, 2.5e8, 2.4375e8, 2},
+		{ModelPoison, 4e8, 3.9e8, 2},
+		{ModelFIFO, 1e8, 3.9e8, 2},
+	}
+	for _, tc := range cases {
+		t.Run("model="+tc.model, func(t *testing.T) {
+			c := newChain(t, Watch{ID: "w1", Chain: "btc-regtest", Addresses: []string{addrA}, Rules: rules(t, "any"), Model: tc.model})
+			clean := c.block(nil, pay{addrEx, 3e8})
+			loot := c.block(nil, pay{addrA, 5e8})
+			c.block([][2]uint64{{clean, 0}, {loot, 0}}, pay{addrB, 4e8}, pay{addrC, 3.9e8})
+			var out *Alert
+			for _, a := range c.alerts() {
+				if a.Direction == DirOut {
+					out = &a
+				}
+			}
+			if out == nil || out.Amount != 5e8 {
+				t.Fatalf("out alert %+v, want one of 5 BTC", out)
+			}
+			if cps := out.Counterparties; cps[0].Tainted != tc.b || cps[1].Tainted != tc.c {
+				t.Fatalf("tainted %d and %d, want %d and %d", cps[0].Tainted, cps[1].Tainted, tc.b, tc.c)
+			}
+			if _, n := c.m.Watching(); n != tc.extend {
+				t.Fatalf("%d watched outputs, want %d", n, tc.extend)
+			}
+		})
+	}
+	w := Watch{ID: "w1", Chain: "btc-regtest", Addresses: []string{addrA}, Model: "lifo"}
+	var fe *FieldError
+	if err := w.Check(); !errors.As(err, &fe) || fe.Field != "model" {
+		t.Fatalf("model lifo: %v, want a FieldError on model", err)
+	}
+}
+
+// TestFIFOShares checks the range overlap on a transaction with watched
+// value in two inputs around a clean one, spread over three outputs and
+// the fee.
+func TestFIFOShares(t *testing.T) {
+	rec := &store.TxRec{
+		Ins:  []store.InRec{{Value: 4}, {Value: 10}, {Value: 6}},  // laid out [0,4) [4,14) [14,20)
+		Outs: []store.OutRec{{Value: 3}, {Value: 12}, {Value: 4}}, // [0,3) [3,15) [15,19), fee [19,20)
+	}
+	// Watched: 2 of input 0 ([0,2)) and 5 of input 2 ([14,19)).
+	out := make([]int64, 3)
+	fifoShares(rec, []inTaint{{0, 2}, {2, 5}}, out)
+	if out[0] != 2 || out[1] != 1 || out[2] != 4 {
+		t.Fatalf("fifo shares %v, want [2 1 4]", out)
+	}
+}

@@ -124,12 +124,14 @@ type AddressTxPage struct {
 }
 
 // AddressTxRow is one transaction of an address with what the address
-// received and sent in it, per asset.
+// received and sent in it, per asset. An EVM block's beacon-chain
+// withdrawals are a row of their own without a hash.
 type AddressTxRow struct {
-	Hash   string     `json:"hash"`
-	Height uint64     `json:"height"`
-	Time   time.Time  `json:"time"`
-	Flows  []TxFlowed `json:"flows"`
+	Hash        string     `json:"hash,omitempty"`
+	Withdrawals bool       `json:"withdrawals,omitempty"`
+	Height      uint64     `json:"height"`
+	Time        time.Time  `json:"time"`
+	Flows       []TxFlowed `json:"flows"`
 }
 
 // TxFlowed is an address's received and sent amounts of one asset in one
@@ -186,7 +188,7 @@ func (s *Server) handleAddressTxs(w http.ResponseWriter, r *http.Request) {
 		}
 		next = n
 		for _, t := range txs {
-			row := AddressTxRow{Hash: t.Hash, Height: t.Height, Time: t.Time, Flows: make([]TxFlowed, 0, len(t.Flows))}
+			row := AddressTxRow{Hash: t.Hash, Withdrawals: t.Withdrawals, Height: t.Height, Time: t.Time, Flows: make([]TxFlowed, 0, len(t.Flows))}
 			for _, f := range t.Flows {
 				row.Flows = append(row.Flows, TxFlowed{Asset: flowAsset(f), Received: f.Received, Sent: f.Sent})
 			}

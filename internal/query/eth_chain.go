@@ -119,12 +119,15 @@ func (q *ETH) addrID(ctx context.Context, addr string) (uint64, string, error) {
 }
 
 // ETHAddressTx is one transaction in an address's history with the
-// address's flows in it, per asset.
+// address's flows in it, per asset. Withdrawals marks a block's
+// beacon-chain withdrawals, which the store keeps as a transaction
+// without a hash (Hash is empty).
 type ETHAddressTx struct {
-	Hash   string
-	Height uint64
-	Time   time.Time
-	Flows  []ETHAssetFlow
+	Hash        string
+	Withdrawals bool
+	Height      uint64
+	Time        time.Time
+	Flows       []ETHAssetFlow
 }
 
 // AddressTxs returns up to limit transactions of an address in chain
@@ -181,7 +184,12 @@ func (q *ETH) AddressTxs(ctx context.Context, addr string, cursor uint64, limit 
 		if err != nil {
 			return nil, 0, err
 		}
-		tx := ETHAddressTx{Hash: common.Hash(t.Hash).Hex(), Height: t.Height, Time: at}
+		tx := ETHAddressTx{Height: t.Height, Time: at}
+		if t.Hash == ([32]byte{}) {
+			tx.Withdrawals = true
+		} else {
+			tx.Hash = common.Hash(t.Hash).Hex()
+		}
 		slices.Sort(r.tokens)
 		for _, tok := range r.tokens {
 			f := r.flows[tok]

@@ -58,7 +58,7 @@ func (s *Server) handleAddress(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.RequestTimeout)
 	defer cancel()
-	addr := r.PathValue("address")
+	addr := normAddress(id, r.PathValue("address"))
 	resp := ChainAddress{Chain: id}
 	if c.BTC != nil {
 		sum, err := c.BTC.Address(ctx, addr)

@@ -237,3 +237,37 @@ func TestBTCClusterWait(t *testing.T) {
 		t.Errorf("a look-up after Close: %v", err)
 	}
 }
+
+// TestETHNeighborsOut checks the other direction on the EVM chain and
+// the scan's bound there: Alice paid Bob and the pool.
+func TestETHNeighborsOut(t *testing.T) {
+	data := t.TempDir()
+	w := querytest.ETH(t, data)
+	ctx := context.Background()
+	db, err := store.Open(ctx, workspace.ETHStoreDir(data, querytest.ETHNetwork), store.ChainMeta{}, store.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	q := query.NewETH(db)
+	out, err := q.Neighbors(ctx, w.Alice.Hex(), true, 10, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, n := range out.Neighbors {
+		if len(n.Values) > 0 && n.Values[0].Token == "" {
+			got[n.Address] = n.Values[0].Value.String()
+		}
+	}
+	if got[w.Bob.Hex()] != "1500000000000000000" || got[w.Pool.Hex()] != "1000000000000000000" || out.Truncated {
+		t.Errorf("Alice's receivers %+v", out)
+	}
+	capped, err := q.Neighbors(ctx, w.Alice.Hex(), true, 10, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !capped.Truncated || capped.ScannedTxs != 1 {
+		t.Errorf("capped scan %+v", capped)
+	}
+}

@@ -196,6 +196,40 @@ func TestBTCAgainstStore(t *testing.T) {
 		}
 		sumFee += *tx.Fee
 	}
+	// Each transaction's inputs sum to its input_value, and every spent
+	// output has exactly the input row its spent_by columns name.
+	perTx := map[string]int64{}
+	type outpoint struct {
+		hash  string
+		index int32
+	}
+	spenders := map[outpoint]outpoint{}
+	for _, in := range ins {
+		perTx[in.TransactionHash] += *in.Value
+		op := outpoint{in.SpentTransactionHash, in.SpentOutputIndex}
+		if _, dup := spenders[op]; dup {
+			t.Errorf("output %v spent twice", op)
+		}
+		spenders[op] = outpoint{in.TransactionHash, in.InputIndex}
+	}
+	for _, tx := range txs {
+		if !tx.IsCoinbase && perTx[tx.TransactionHash] != *tx.InputValue {
+			t.Errorf("tx %s: inputs sum to %d, input_value %d", tx.TransactionHash, perTx[tx.TransactionHash], *tx.InputValue)
+		}
+	}
+	spent := 0
+	for _, o := range outs {
+		by, ok := spenders[outpoint{o.TransactionHash, o.OutputIndex}]
+		if ok != (o.SpentByTransactionHash != "") || ok && (by.hash != o.SpentByTransactionHash || by.index != *o.SpentByInputIndex) {
+			t.Errorf("output %s:%d spent by %q, inputs say %v", o.TransactionHash, o.OutputIndex, o.SpentByTransactionHash, by)
+		}
+		if ok {
+			spent++
+		}
+	}
+	if spent != len(ins) {
+		t.Errorf("%d outputs spent, %d inputs", spent, len(ins))
+	}
 	if sumOut != outSum {
 		t.Errorf("outputs sum to %d, store to %d", sumOut, outSum)
 	}
@@ -441,6 +475,34 @@ func TestRangeAndSplit(t *testing.T) {
 	}
 	if files, _ := filepath.Glob(filepath.Join(out, "btc", "outputs", "part-*")); len(files) != 1 {
 		t.Errorf("re-export left %d output files", len(files))
+	}
+}
+
+// TestInterrupted cancels an export into a directory holding an earlier
+// one: the earlier tables stay whole and no staging directory is left.
+func TestInterrupted(t *testing.T) {
+	f := built(t)
+	out := t.TempDir()
+	if _, err := Run(context.Background(), f.data, out, Options{Chains: []string{"btc"}, NoLabels: true}); err != nil {
+		t.Fatal(err)
+	}
+	before := readAll[BTCOutput](t, filepath.Join(out, "btc", "outputs"))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	_, err := Run(ctx, f.data, out, Options{Chains: []string{"btc"}, NoLabels: true, FromHeight: 300,
+		Progress: func(chain string, done, total int64) {
+			if done == 10 {
+				cancel()
+			}
+		}})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err %v, want cancelled", err)
+	}
+	if after := readAll[BTCOutput](t, filepath.Join(out, "btc", "outputs")); !reflect.DeepEqual(after, before) {
+		t.Errorf("interrupted export changed the outputs: %d rows, had %d", len(after), len(before))
+	}
+	if left, _ := filepath.Glob(filepath.Join(out, "btc", "*.partial")); len(left) > 0 {
+		t.Errorf("staging left behind: %v", left)
 	}
 }
 

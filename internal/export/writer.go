@@ -13,22 +13,25 @@ import (
 // Parquet writer in one call, which amortises the writer's per-call work.
 const batchRows = 512
 
-// table writes the rows of one table as part-NNNNN.parquet files under its
-// directory, starting a new file once the current one passes the file size
-// bound. Memory stays bounded by one row group (the writer buffers the
-// pages of the row group it is filling) plus one batch of rows.
+// table writes the rows of one table as part-NNNNN.parquet files,
+// starting a new file once the current one passes the file size bound.
+// The files go into a staging directory beside the table's, which replaces
+// the table's directory when the table is complete: an export that fails
+// or is interrupted leaves the previous export of the table as it was,
+// and a smaller export leaves no stale part files behind. Memory stays
+// bounded by one row group (the writer buffers the pages of the row group
+// it is filling) plus one batch of rows.
 type table[T any] struct {
-	name  string
-	dir   string
-	opts  *Options
-	stats *TableStats
+	name    string
+	dir     string // the table's directory
+	staging string // where its files are written until it is complete
+	opts    *Options
+	stats   *TableStats
 
-	f    *os.File
-	cw   *countingWriter
-	w    *parquet.GenericWriter[T]
-	tmp  string // the open file's temporary name
-	path string // its final name
-	buf  []T
+	f   *os.File
+	cw  *countingWriter
+	w   *parquet.GenericWriter[T]
+	buf []T
 }
 
 // countingWriter counts the bytes written through it, which become the
@@ -44,37 +47,27 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
-// newTable prepares the table directory dir: it creates it and removes the
-// part files of an earlier export, so that a smaller export into the same
-// directory leaves no stale files that a glob would read.
+// newTable prepares an empty staging directory for the table whose
+// directory is dir.
 func newTable[T any](name, dir string, opts *Options, stats *TableStats) (*table[T], error) {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	staging := dir + ".partial"
+	if err := os.RemoveAll(staging); err != nil {
 		return nil, fmt.Errorf("export: %s: %w", name, err)
 	}
-	old, err := filepath.Glob(filepath.Join(dir, "part-*.parquet*"))
-	if err != nil {
+	if err := os.MkdirAll(staging, 0o755); err != nil {
 		return nil, fmt.Errorf("export: %s: %w", name, err)
-	}
-	for _, p := range old {
-		if err := os.Remove(p); err != nil {
-			return nil, fmt.Errorf("export: %s: remove earlier export: %w", name, err)
-		}
 	}
 	stats.Name = name
 	stats.Dir = dir
 	// A batch never exceeds a row group, so that the size bound is
 	// checked at least once per row group.
 	n := min(batchRows, opts.RowGroupRows)
-	return &table[T]{name: name, dir: dir, opts: opts, stats: stats, buf: make([]T, 0, n)}, nil
+	return &table[T]{name: name, dir: dir, staging: staging, opts: opts, stats: stats, buf: make([]T, 0, n)}, nil
 }
 
-// open starts the next part file. The file is written under a temporary
-// name and renamed when complete, so an interrupted export never leaves a
-// truncated file that looks like a finished one.
+// open starts the next part file.
 func (t *table[T]) open() error {
-	t.path = filepath.Join(t.dir, fmt.Sprintf("part-%05d.parquet", t.stats.Files))
-	t.tmp = t.path + ".tmp"
-	f, err := os.Create(t.tmp)
+	f, err := os.Create(filepath.Join(t.staging, fmt.Sprintf("part-%05d.parquet", t.stats.Files)))
 	if err != nil {
 		return fmt.Errorf("export: %s: %w", t.name, err)
 	}
@@ -122,7 +115,7 @@ func (t *table[T]) flush() error {
 	return nil
 }
 
-// closeFile completes the open part file and renames it into place.
+// closeFile completes the open part file.
 func (t *table[T]) closeFile() error {
 	if t.w == nil {
 		return nil
@@ -139,15 +132,13 @@ func (t *table[T]) closeFile() error {
 	if err != nil {
 		return fmt.Errorf("export: %s: %w", t.name, err)
 	}
-	if err := os.Rename(t.tmp, t.path); err != nil {
-		return fmt.Errorf("export: %s: %w", t.name, err)
-	}
 	return nil
 }
 
-// close writes the remaining rows and completes the last file. A table
-// without rows still gets one file, with the schema and no row group, so
-// that readers globbing the directory find the columns.
+// close writes the remaining rows, completes the last file and puts the
+// staging directory in the table directory's place. A table without rows
+// still gets one file, with the schema and no row group, so that readers
+// globbing the directory find the columns.
 func (t *table[T]) close() error {
 	if err := t.flush(); err != nil {
 		return err
@@ -157,16 +148,25 @@ func (t *table[T]) close() error {
 			return err
 		}
 	}
-	return t.closeFile()
+	if err := t.closeFile(); err != nil {
+		return err
+	}
+	if err := os.RemoveAll(t.dir); err != nil {
+		return fmt.Errorf("export: %s: replace the earlier export: %w", t.name, err)
+	}
+	if err := os.Rename(t.staging, t.dir); err != nil {
+		return fmt.Errorf("export: %s: %w", t.name, err)
+	}
+	return nil
 }
 
-// abort closes and removes the open part file after an error.
+// abort drops the table's staging directory after an error.
 func (t *table[T]) abort() {
 	if t.f != nil {
 		_ = t.f.Close()
-		_ = os.Remove(t.tmp)
 		t.w, t.f, t.cw = nil, nil, nil
 	}
+	_ = os.RemoveAll(t.staging)
 }
 
 // closeAll closes tables in order and returns the first error; after an

@@ -14,20 +14,28 @@ import (
 	"github.com/chaintrace/chaintrace/internal/workspace"
 )
 
-// mainnetStore ingests all of the btcd module's mainnet test blocks
-// (heights 0 to 14,130) into a btc-mainnet store under data.
-func mainnetStore(b *testing.B, data string) {
-	b.Helper()
+// mainnetSource opens the btcd module's mainnet test blocks (heights 0 to
+// 14,130), skipping the test when the module is not available.
+func mainnetSource(t testing.TB) *blkfile.Source {
+	t.Helper()
 	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/btcsuite/btcd").Output()
 	if err != nil || len(out) == 0 {
-		b.Skipf("btcd module not available: %v", err)
+		t.Skipf("btcd module not available: %v", err)
 	}
-	ctx := context.Background()
-	src, err := blkfile.Open(ctx, filepath.Join(strings.TrimSpace(string(out)), "blockchain", "testdata", "blk_0_to_14131.dat"), wire.MainNet)
+	src, err := blkfile.Open(context.Background(), filepath.Join(strings.TrimSpace(string(out)), "blockchain", "testdata", "blk_0_to_14131.dat"), wire.MainNet)
 	if err != nil {
-		b.Fatal(err)
+		t.Fatal(err)
 	}
-	defer src.Close()
+	t.Cleanup(func() { src.Close() })
+	return src
+}
+
+// mainnetStore ingests all of the mainnet test blocks into a btc-mainnet
+// store under data.
+func mainnetStore(b *testing.B, data string) {
+	b.Helper()
+	ctx := context.Background()
+	src := mainnetSource(b)
 	db, err := store.Open(ctx, workspace.BTCStoreDir(data, "mainnet"), store.ChainMeta{Chain: "btc", Network: "mainnet"}, store.Options{Bulk: true})
 	if err != nil {
 		b.Fatal(err)

@@ -80,8 +80,10 @@ type BTCOutput struct {
 	SpentBlockNumber       *int64   `parquet:"spent_block_number,optional"`
 }
 
-// cacheEntries bounds each look-up cache of an export (per generation).
-const cacheEntries = 1 << 19
+// cacheEntries bounds each look-up cache of an export (per generation):
+// two caches of two generations of 256Ki entries, some 100 bytes each, keep
+// an export within about 100 MiB of cache on any chain.
+const cacheEntries = 1 << 18
 
 // txRef is what inputs and outputs need of another transaction.
 type txRef struct {

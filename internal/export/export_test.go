@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/chaintrace/chaintrace/internal/eth"
+	"github.com/chaintrace/chaintrace/internal/ingest"
 	"github.com/chaintrace/chaintrace/internal/labels"
 	"github.com/chaintrace/chaintrace/internal/query"
 	"github.com/chaintrace/chaintrace/internal/query/querytest"
@@ -595,5 +596,48 @@ func TestSchemaGolden(t *testing.T) {
 	}
 	if sb.String() != string(want) {
 		t.Errorf("schemas changed (go test -run SchemaGolden -update ./internal/export/ to accept):\n%s", sb.String())
+	}
+}
+
+// TestLateStart exports a store whose ingest began at height 100: the
+// blocks start there, inputs spending older outputs have no value or
+// address, and their transactions no fee.
+func TestLateStart(t *testing.T) {
+	data := t.TempDir()
+	ctx := context.Background()
+	src := mainnetSource(t)
+	db, err := store.Open(ctx, workspace.BTCStoreDir(data, "mainnet"), store.ChainMeta{Chain: "btc", Network: "mainnet"}, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ingest.NewBTC(db, src, ingest.Options{StartHeight: 100, MaxHeight: 300}).Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	out := t.TempDir()
+	if _, err := Run(ctx, data, out, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	blocks := readAll[BTCBlock](t, filepath.Join(out, "btc", "blocks"))
+	if len(blocks) != 201 || blocks[0].BlockNumber != 100 {
+		t.Fatalf("%d blocks from %d, want 201 from 100", len(blocks), blocks[0].BlockNumber)
+	}
+	ins := readAll[BTCInput](t, filepath.Join(out, "btc", "inputs"))
+	external := map[string]bool{}
+	for _, in := range ins {
+		if in.Value == nil {
+			if in.Address != "" || len(in.SpentTransactionHash) != 64 {
+				t.Errorf("external input %+v", in)
+			}
+			external[in.TransactionHash] = true
+		}
+	}
+	if len(external) == 0 {
+		t.Fatal("no input spends an output from before height 100")
+	}
+	for _, tx := range readAll[BTCTransaction](t, filepath.Join(out, "btc", "transactions")) {
+		if external[tx.TransactionHash] != (tx.Fee == nil) || (tx.Fee == nil) != (tx.InputValue == nil) {
+			t.Errorf("tx %s: external inputs %v, fee %v, input value %v", tx.TransactionHash, external[tx.TransactionHash], tx.Fee, tx.InputValue)
+		}
 	}
 }

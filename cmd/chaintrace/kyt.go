@@ -333,13 +333,16 @@ func printTransfer(g *globals, t *kyt.Transfer) {
 // reopens the chain stores while transfers wait for their transaction.
 type kytServer struct {
 	g           *globals
-	labels      *labels.Store
+	labels      *labels.Live
 	screener    *screen.Screener
 	shared      map[string]*store.DB
 	chains      kyt.Chains
 	reg         *kyt.Registry
 	closeChains func()
 	stamp       string
+	// rescreenDue is set when the labels changed and cleared once a
+	// re-screen against them succeeded.
+	rescreenDue bool
 }
 
 // startKYT opens the registry under --data for a server and starts its
@@ -404,7 +407,19 @@ func (ks *kytServer) poll(ctx context.Context, every time.Duration) {
 			ks.g.log.Warn("kyt: looking for pending transfers", "err", err)
 			continue
 		}
-		if stamp == ks.stamp && !pending {
+		// The label store has no file stamp (opening it rewrites some
+		// of its files): the Live compares its content's version.
+		if ks.labels != nil {
+			changed, err := ks.labels.Refresh(ctx)
+			if err != nil {
+				ks.g.log.Warn("kyt: looking for label changes (an import in progress?)", "err", err)
+			} else if changed {
+				ks.screener.SetIndex(ks.labels.Current())
+				ks.g.log.Info("label index reloaded", "labelled_addresses", ks.labels.Current().Len())
+				ks.rescreenDue = true
+			}
+		}
+		if stamp == ks.stamp && !pending && !ks.rescreenDue {
 			continue
 		}
 		if pending {
@@ -415,7 +430,7 @@ func (ks *kytServer) poll(ctx context.Context, every time.Duration) {
 			ks.chains, ks.closeChains = openKYTChains(ctx, ks.g, ks.shared)
 			ks.reg.SetChains(ks.chains)
 		}
-		if stamp == ks.stamp {
+		if stamp == ks.stamp && !ks.rescreenDue {
 			if st, err := ks.reg.ResolvePending(ctx); err != nil && ctx.Err() == nil {
 				ks.g.log.Error("kyt: screening pending transfers failed", "err", err)
 			} else if st.Resolved > 0 {
@@ -423,18 +438,8 @@ func (ks *kytServer) poll(ctx context.Context, every time.Duration) {
 			}
 			continue
 		}
-		// The labels may be what changed: the screener (the server's
-		// too) takes a fresh index first, as after a SIGHUP.
-		if ks.labels != nil {
-			ix, err := ks.labels.Index(ctx)
-			if err != nil {
-				ks.g.log.Error("kyt: reloading the label index", "err", err)
-				continue
-			}
-			ks.screener.SetIndex(ix)
-		}
 		if rescreenKYT(ctx, ks.g, ks.reg) {
-			ks.stamp = stamp
+			ks.stamp, ks.rescreenDue = stamp, false
 		}
 	}
 }

@@ -134,8 +134,56 @@ func TestServeKYT(t *testing.T) {
 	// A poll or two with a pending transfer reopens nothing it shares
 	// with the screener and keeps serving.
 	time.Sleep(150 * time.Millisecond)
-	if code, tr := post(`{"chain":"btc","tx":"` + f.DepositTx + `","output_index":0,"user_id":"alice"}`); code != 200 || len(tr.Senders) != 2 || tr.Senders[0].Screening.Exposure == nil {
-		t.Fatalf("Bitcoin deposit after the polls: %d %+v", code, tr)
+	code, alice := post(`{"chain":"btc","tx":"` + f.DepositTx + `","output_index":0,"user_id":"alice"}`)
+	if code != 200 || len(alice.Senders) != 2 || alice.Senders[0].Screening.Exposure == nil || alice.Rating != "LOW" {
+		t.Fatalf("Bitcoin deposit after the polls: %d %+v", code, alice)
+	}
+	// A label import while the server runs (it holds no lock on the
+	// label store): the server's poll picks it up and re-screens, and
+	// the sanctioned sender's deposit turns SEVERE with one alert.
+	st, err := labels.Open(ctx, workspace.LabelsDir(f.Data))
+	if err != nil {
+		t.Fatalf("label store locked by the server: %v", err)
+	}
+	if _, err := st.Apply(ctx, kyttest.SanctionDataset(f.Bad)); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		resp, err := http.Get(base + "/api/v1/transfers/" + alice.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var tr kyt.Transfer
+		err = json.NewDecoder(resp.Body).Decode(&tr)
+		resp.Body.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tr.Rating == "SEVERE" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("alice's deposit still rated %s after a sanction import", tr.Rating)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	var changes int
+	for deadline := time.Now().Add(5 * time.Second); changes == 0 && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		js, err := monitor.ReadJournal(f.Data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		changes = 0
+		for _, a := range js {
+			if a.Kind == monitor.KindRatingChange && a.Transfer == alice.ID {
+				changes++
+			}
+		}
+	}
+	if changes != 1 {
+		t.Fatalf("%d rating_change alerts for alice's deposit, want 1", changes)
 	}
 	cancel()
 	if err := <-done; err != nil {

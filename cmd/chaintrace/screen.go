@@ -24,7 +24,7 @@ import (
 // screenEnv is what screening needs: the label store and index, the
 // Bitcoin graphs for exposure, and the stores to close afterwards.
 type screenEnv struct {
-	labels   *labels.Store
+	labels   *labels.Live
 	screener *screen.Screener
 	// stores are the chain stores opened, by directory, for deposit
 	// screening and the chain routes to share (a store opens once per
@@ -44,17 +44,14 @@ func (e *screenEnv) Close() {
 // for the API's chain routes and deposit screening.
 func openScreenEnv(ctx context.Context, g *globals, rulesPath string) (*screenEnv, error) {
 	env := &screenEnv{stores: map[string]*store.DB{}}
-	st, err := openLabels(ctx, g)
+	// The server holds no lock on the label store (labels.Live), so
+	// that label imports run while it serves.
+	live, err := labels.OpenLive(ctx, labelsDir(g.dataDir), 0)
 	if err != nil {
 		return nil, err
 	}
-	env.labels = st
-	env.closers = append(env.closers, st.Close)
-	ix, err := st.Index(ctx)
-	if err != nil {
-		env.Close()
-		return nil, err
-	}
+	env.labels = live
+	ix := live.Current()
 	graphs := map[string]screen.Graph{}
 	dirs, _ := filepath.Glob(filepath.Join(g.dataDir, "btc-*"))
 	for _, dir := range dirs {
@@ -265,9 +262,10 @@ func serveAPIEvery(ctx context.Context, g *globals, addr, rules string, rescreen
 }
 
 // reloadOnHUP rebuilds the label index on SIGHUP, so a label import
-// reaches a running server without a restart, and re-screens the
-// registered transfers (reg may be nil) against it.
-func reloadOnHUP(ctx context.Context, g *globals, srv *api.Server, st *labels.Store, reg *kyt.Registry) {
+// reaches a running server at once (the server's poll finds it within
+// --rescreen-every otherwise), and re-screens the registered transfers
+// (reg may be nil) against it.
+func reloadOnHUP(ctx context.Context, g *globals, srv *api.Server, st *labels.Live, reg *kyt.Registry) {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)

@@ -322,14 +322,17 @@ func identString(id screen.Identification) string {
 	return s + " from " + id.Dataset
 }
 
-// Stamp fingerprints what a rating rests on besides the chain stores: the
-// label store, the incident registry (<data>/incidents) and saved traces
+// Stamp fingerprints what a rating rests on besides the chain stores and
+// the labels: the incident registry (<data>/incidents) and saved traces
 // (<data>/traces), as the names, sizes and modification times of their
 // files. A different stamp means something may have changed and a
-// Rescreen is due; missing directories stamp as empty.
+// Rescreen is due; missing directories stamp as empty. The label store is
+// left out: opening it rewrites some of its files, so its files say
+// nothing about its content; labels.Live.Refresh compares the content's
+// version instead.
 func Stamp(data string) (string, error) {
 	h := sha256.New()
-	for _, dir := range []string{"labels", "incidents", "traces"} {
+	for _, dir := range []string{"incidents", "traces"} {
 		root := filepath.Join(data, dir)
 		err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 			if errors.Is(err, fs.ErrNotExist) {

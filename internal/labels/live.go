@@ -2,6 +2,8 @@ package labels
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/binary"
 	"fmt"
 	"sync/atomic"
 	"time"
@@ -30,6 +32,9 @@ type Live struct {
 type snapshot struct {
 	ix      *Index
 	retired map[chainAddr][]Label
+	// version identifies the store's content: a digest of its import
+	// records, which every Apply that changes the store rewrites.
+	version [32]byte
 }
 
 type chainAddr struct{ chain, address string }
@@ -86,38 +91,93 @@ func (l *Live) Labels(ctx context.Context, chain, address string) ([]Label, erro
 	return out, nil
 }
 
+// Refresh takes a fresh snapshot when the store changed since the one in
+// use (an import that changed nothing does not count) and reports
+// whether it did. It opens the store once to find out, which is cheap
+// next to building an index, so a server can poll it.
+func (l *Live) Refresh(ctx context.Context) (bool, error) {
+	var changed bool
+	var s *snapshot
+	err := l.with(ctx, func(st *Store) error {
+		v, err := st.version(ctx)
+		if err != nil || v == l.cur.Load().version {
+			return err
+		}
+		changed = true
+		s, err = st.snapshot(ctx)
+		return err
+	})
+	if err != nil || !changed {
+		return false, err
+	}
+	l.cur.Store(s)
+	return true, nil
+}
+
 // take opens the store (retrying while it is held), reads a snapshot and
 // closes it.
 func (l *Live) take(ctx context.Context) (*snapshot, error) {
+	var s *snapshot
+	err := l.with(ctx, func(st *Store) error {
+		var err error
+		s, err = st.snapshot(ctx)
+		return err
+	})
+	return s, err
+}
+
+// with opens the store, retrying while another process holds it until
+// the wait runs out, calls fn and closes the store.
+func (l *Live) with(ctx context.Context, fn func(*Store) error) error {
 	deadline := time.Now().Add(l.wait)
 	delay := 20 * time.Millisecond
 	for {
 		st, err := Open(ctx, l.dir)
 		if err == nil {
-			s, rerr := st.snapshot(ctx)
+			ferr := fn(st)
 			cerr := st.Close()
-			if rerr != nil {
-				return nil, rerr
+			if ferr != nil {
+				return ferr
 			}
-			if cerr != nil {
-				return nil, cerr
-			}
-			return s, nil
+			return cerr
 		}
 		if ctx.Err() != nil || time.Now().Add(delay).After(deadline) {
-			return nil, fmt.Errorf("labels: snapshot of %s (held by another process, such as an import, for over %s?): %w", l.dir, l.wait, err)
+			return fmt.Errorf("labels: snapshot of %s (held by another process, such as an import, for over %s?): %w", l.dir, l.wait, err)
 		}
 		select {
 		case <-ctx.Done():
-			return nil, ctx.Err()
+			return ctx.Err()
 		case <-time.After(delay):
 		}
 		delay = min(2*delay, time.Second)
 	}
 }
 
+// version digests the store's import records.
+func (s *Store) version(ctx context.Context) ([32]byte, error) {
+	r := s.reader()
+	defer r.close()
+	h := sha256.New()
+	err := r.scan(ctx, []byte{prefixImport}, func(k, v []byte) (bool, error) {
+		var n [8]byte
+		binary.BigEndian.PutUint32(n[:4], uint32(len(k)))
+		binary.BigEndian.PutUint32(n[4:], uint32(len(v)))
+		h.Write(n[:])
+		h.Write(k)
+		h.Write(v)
+		return true, nil
+	})
+	var sum [32]byte
+	copy(sum[:], h.Sum(nil))
+	return sum, err
+}
+
 // snapshot reads the index and the retired address labels.
 func (s *Store) snapshot(ctx context.Context) (*snapshot, error) {
+	v, err := s.version(ctx)
+	if err != nil {
+		return nil, err
+	}
 	ix, err := s.Index(ctx)
 	if err != nil {
 		return nil, err
@@ -143,5 +203,5 @@ func (s *Store) snapshot(ctx context.Context) (*snapshot, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &snapshot{ix: ix, retired: retired}, nil
+	return &snapshot{ix: ix, retired: retired, version: v}, nil
 }

@@ -56,14 +56,24 @@ func TestLiveMatchesStore(t *testing.T) {
 		t.Fatal(err)
 	}
 	if got, _ := l.Labels(ctx, "eth", addrB); len(got) != 1 {
-		t.Fatalf("before Index: %d labels on B, want the old snapshot's 1", len(got))
+		t.Fatalf("before Refresh: %d labels on B, want the old snapshot's 1", len(got))
 	}
-	ix, err := l.Index(ctx)
-	if err != nil {
-		t.Fatal(err)
+	old := l.Current()
+	if changed, err := l.Refresh(ctx); err != nil || !changed {
+		t.Fatalf("Refresh after an import: %v, %v", changed, err)
 	}
-	if got, _ := l.Labels(ctx, "eth", addrB); len(got) != 2 || len(ix.Lookup("eth", addrB)) != 1 || l.Current() != ix {
-		t.Fatalf("after Index: %+v", got)
+	ix := l.Current()
+	if got, _ := l.Labels(ctx, "eth", addrB); len(got) != 2 || len(ix.Lookup("eth", addrB)) != 1 || ix == old {
+		t.Fatalf("after Refresh: %+v", got)
+	}
+	// Nothing changed since: no new snapshot, even though opening the
+	// store rewrote some of its files.
+	if changed, err := l.Refresh(ctx); err != nil || changed || l.Current() != ix {
+		t.Fatalf("Refresh without a change: %v, %v", changed, err)
+	}
+	// Index always takes a fresh one.
+	if ix2, err := l.Index(ctx); err != nil || ix2 == ix || l.Current() != ix2 {
+		t.Fatalf("Index: %v", err)
 	}
 }
 

@@ -131,7 +131,7 @@ type Summary struct {
 	Elapsed time.Duration `json:"elapsed_ns"`
 }
 
-// Rows and Bytes total the tables.
+// Rows totals the tables' rows.
 func (s *Summary) Rows() (n int64) {
 	for _, t := range s.Tables {
 		n += t.Rows
@@ -167,7 +167,7 @@ func PrepareOut(out string) error {
 	return nil
 }
 
-// store is a chain store found under a data directory.
+// chainStore is a chain store found under a data directory.
 type chainStore struct {
 	chain string // chain id: btc, btc-testnet3, eth, eth-sim
 	dir   string
@@ -236,6 +236,10 @@ func Run(ctx context.Context, dataDir, out string, opts Options) (Summary, error
 		}
 		stores = picked
 	}
+	_, lerr := os.Stat(workspace.LabelsDir(dataDir))
+	if len(stores) == 0 && (opts.NoLabels || lerr != nil) {
+		return sum, fmt.Errorf("export: nothing to export under %s: no btc-* or eth-* store and no label database (set --data)", dataDir)
+	}
 	for _, s := range stores {
 		db, err := store.Open(ctx, s.dir, store.ChainMeta{}, store.Options{ReadOnly: true})
 		if err != nil {
@@ -254,7 +258,7 @@ func Run(ctx context.Context, dataDir, out string, opts Options) (Summary, error
 		}
 	}
 	if !opts.NoLabels {
-		if _, err := os.Stat(workspace.LabelsDir(dataDir)); err == nil {
+		if lerr == nil {
 			st, err := labels.Open(ctx, workspace.LabelsDir(dataDir))
 			if err != nil {
 				return sum, fmt.Errorf("export: %w", err)

@@ -556,6 +556,9 @@ func TestBadOptions(t *testing.T) {
 	if !errors.Is(err, ErrBadOut) || !strings.Contains(err.Error(), "is a file, not a directory") {
 		t.Errorf("out is a file: %v", err)
 	}
+	if _, err := Run(ctx, data, t.TempDir(), Options{}); err == nil || !strings.Contains(err.Error(), "nothing to export") {
+		t.Errorf("empty data directory: %v", err)
+	}
 	if _, err := Run(ctx, data, t.TempDir(), Options{Chains: []string{"btc"}}); err == nil || !strings.Contains(err.Error(), `no store of chain "btc"`) {
 		t.Errorf("missing chain: %v", err)
 	}

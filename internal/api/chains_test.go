@@ -12,9 +12,11 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/chaintrace/chaintrace/internal/api"
 	"github.com/chaintrace/chaintrace/internal/labels"
+	"github.com/chaintrace/chaintrace/internal/model"
 	"github.com/chaintrace/chaintrace/internal/query"
 	"github.com/chaintrace/chaintrace/internal/query/querytest"
 	"github.com/chaintrace/chaintrace/internal/store"
@@ -331,5 +333,30 @@ func TestChainsNone(t *testing.T) {
 	}
 	if rec := do(h, "GET", "/api/v1/chains/btc/blocks/0", ""); rec.Code != http.StatusNotFound {
 		t.Errorf("block of no chain: %d %s", rec.Code, rec.Body)
+	}
+}
+
+// slowChain is a Bitcoin chain whose transactions take until the
+// request's deadline.
+type slowChain struct{ api.BTCChain }
+
+// Tx implements api.BTCChain by waiting for ctx.
+func (slowChain) Tx(ctx context.Context, _ string) (model.Tx, error) {
+	<-ctx.Done()
+	return model.Tx{}, fmt.Errorf("query: %w", ctx.Err())
+}
+
+// TestChainTimeout checks a look-up that outlasts the request timeout
+// answers 504 with a timeout problem.
+func TestChainTimeout(t *testing.T) {
+	srv, _ := testServer(t, newWorld(t), true, func(c *api.Config) {
+		c.Chains = map[string]api.Chain{"btc": {BTC: slowChain{}}}
+		c.RequestTimeout = 20 * time.Millisecond
+	})
+	rec := do(srv.Handler(), "GET", "/api/v1/chains/btc/txs/"+querytest.FirstPayment, "")
+	var p api.Problem
+	decode(t, rec, &p)
+	if rec.Code != http.StatusGatewayTimeout || p.Type != "urn:chaintrace:problem:timeout" || !strings.Contains(p.Detail, "20ms") {
+		t.Errorf("%d %+v", rec.Code, p)
 	}
 }

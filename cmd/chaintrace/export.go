@@ -45,8 +45,9 @@ Each table is a set of part-NNNNN.parquet files (zstd, row groups of
 128Ki rows, a new file past --file-mb), so Spark, Trino, DuckDB or
 ClickHouse read a table as the directory's glob. docs/parquet.md lists the
 columns. Re-exporting into the same directory replaces the tables it
-writes. The stores are opened read-only; the label database must not be
-held by a running server.`,
+writes. The chain stores are opened read-only; the label database is
+opened only while its tables are written, after waiting (up to 30 s) for
+an import or a server's snapshot that holds it.`,
 		Example: `  chaintrace export parquet --out /tmp/ct
   chaintrace export parquet --out /tmp/ct --chain btc --from-height 100000 --to-height 199999
   duckdb -c "SELECT count(*) FROM '/tmp/ct/btc/outputs/*.parquet'"`,

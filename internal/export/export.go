@@ -266,9 +266,9 @@ func Run(ctx context.Context, dataDir, out string, opts Options) (Summary, error
 	}
 	if !opts.NoLabels {
 		if lerr == nil {
-			st, err := labels.Open(ctx, workspace.LabelsDir(dataDir))
+			st, err := openLabels(ctx, workspace.LabelsDir(dataDir), labels.DefaultLiveWait)
 			if err != nil {
-				return sum, fmt.Errorf("export: %w", err)
+				return sum, err
 			}
 			tables, err := Labels(ctx, st, out, opts)
 			_ = st.Close()
@@ -282,6 +282,30 @@ func Run(ctx context.Context, dataDir, out string, opts Options) (Summary, error
 	}
 	sum.Elapsed = time.Since(start)
 	return sum, nil
+}
+
+// openLabels opens the label store, retrying while another process holds
+// it: a Pebble store admits one process at a time, and an import or a
+// server taking its snapshot holds it for moments, which an export waits
+// out rather than fail.
+func openLabels(ctx context.Context, dir string, wait time.Duration) (*labels.Store, error) {
+	deadline := time.Now().Add(wait)
+	delay := 20 * time.Millisecond
+	for {
+		st, err := labels.Open(ctx, dir)
+		if err == nil {
+			return st, nil
+		}
+		if ctx.Err() != nil || time.Now().Add(delay).After(deadline) {
+			return nil, fmt.Errorf("export: label database %s (held by another process for over %s?): %w", dir, wait, err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(delay):
+		}
+		delay = min(2*delay, time.Second)
+	}
 }
 
 // logTables logs one line per table.

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/chaintrace/chaintrace/internal/eth"
 	"github.com/chaintrace/chaintrace/internal/ingest"
@@ -642,5 +643,41 @@ func TestLateStart(t *testing.T) {
 		if external[tx.TransactionHash] != (tx.Fee == nil) || (tx.Fee == nil) != (tx.InputValue == nil) {
 			t.Errorf("tx %s: external inputs %v, fee %v, input value %v", tx.TransactionHash, external[tx.TransactionHash], tx.Fee, tx.InputValue)
 		}
+	}
+}
+
+// TestLabelsHeld exports while another holder has the label store open:
+// the export waits for it to let go.
+func TestLabelsHeld(t *testing.T) {
+	ctx := context.Background()
+	dir := filepath.Join(t.TempDir(), "labels")
+	st, err := labels.Open(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	released := make(chan struct{})
+	go func() {
+		time.Sleep(200 * time.Millisecond)
+		st.Close()
+		close(released)
+	}()
+	start := time.Now()
+	got, err := openLabels(ctx, dir, 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if el := time.Since(start); el < 200*time.Millisecond {
+		t.Errorf("opened after %s, while the store was held", el)
+	}
+	got.Close()
+	<-released
+
+	st, err = labels.Open(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if _, err := openLabels(ctx, dir, 100*time.Millisecond); err == nil || !strings.Contains(err.Error(), "held by another process") {
+		t.Errorf("held past the wait: %v", err)
 	}
 }

@@ -681,3 +681,40 @@ func TestLabelsHeld(t *testing.T) {
 		t.Errorf("held past the wait: %v", err)
 	}
 }
+
+// TestDocsListEveryColumn checks that docs/parquet.md lists every table's
+// columns, in the files' order, so the document cannot fall behind the
+// schemas the golden file pins.
+func TestDocsListEveryColumn(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join("..", "..", "docs", "parquet.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Columns listed per "## part / ### table" heading pair.
+	listed := map[string][]string{}
+	var part, table string
+	for line := range strings.SplitSeq(string(doc), "\n") {
+		switch {
+		case strings.HasPrefix(line, "## "):
+			part, table = strings.TrimPrefix(line, "## "), ""
+		case strings.HasPrefix(line, "### "):
+			table = part + "/" + strings.TrimPrefix(line, "### ")
+		case table != "" && strings.HasPrefix(line, "| `"):
+			col, _, _ := strings.Cut(strings.TrimPrefix(line, "| `"), "`")
+			listed[table] = append(listed[table], col)
+		}
+	}
+	for key, row := range map[string]any{
+		"Bitcoin/blocks": BTCBlock{}, "Bitcoin/transactions": BTCTransaction{}, "Bitcoin/inputs": BTCInput{},
+		"Bitcoin/outputs": BTCOutput{}, "EVM chains/blocks": ETHBlock{}, "EVM chains/transactions": ETHTransaction{},
+		"EVM chains/transfers": ETHTransfer{}, "EVM chains/tokens": ETHToken{}, "Labels/labels": LabelRow{}, "Labels/actors": ActorRow{},
+	} {
+		var cols []string
+		for _, f := range parquet.SchemaOf(row).Fields() {
+			cols = append(cols, f.Name())
+		}
+		if !slices.Equal(listed[key], cols) {
+			t.Errorf("docs/parquet.md %s lists %v, the table has %v", key, listed[key], cols)
+		}
+	}
+}

@@ -599,7 +599,7 @@ func TestSchemaGolden(t *testing.T) {
 		t.Fatal(err)
 	}
 	if sb.String() != string(want) {
-		t.Errorf("schemas changed (go test -run SchemaGolden -update ./internal/export/ to accept):\n%s", sb.String())
+		t.Errorf("schemas changed (go test -run SchemaGolden ./internal/export/ -args -update to accept):\n%s", sb.String())
 	}
 }
 

@@ -63,32 +63,51 @@ func watchSources(ctx context.Context, g *globals) (monitor.Sources, func(), err
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return src, closeAll, err
 	}
+	// Each chain's store is opened and clustered once, however many
+	// cluster watches it has: a second open of the same store would find
+	// it locked.
+	type opened struct {
+		cs  monitor.ClusterSource
+		err error
+	}
+	cache := map[string]opened{}
 	src.Clusters = func(ctx context.Context, chain string) (monitor.ClusterSource, error) {
-		_, network, err := monitor.ChainNetwork(chain)
-		if err != nil {
-			return nil, fmt.Errorf("clusters of %s are not available to watches: only Bitcoin chains are clustered here", chain)
+		if o, ok := cache[chain]; ok {
+			return o.cs, o.err
 		}
-		sdir := workspace.BTCStoreDir(g.dataDir, network)
-		if _, err := os.Stat(sdir); err != nil {
-			return nil, fmt.Errorf("no store for %s at %s: run \"chaintrace ingest btc\" first", chain, sdir)
-		}
-		db, err := store.Open(ctx, sdir, store.ChainMeta{Chain: "btc", Network: network}, store.Options{ReadOnly: true, Logger: g.log})
-		if err != nil {
-			return nil, fmt.Errorf("%w (a running ingest holds the store: stop it, refresh, and restart it)", err)
-		}
-		closers = append(closers, func() { _ = db.Close() })
-		if _, ok, err := db.Progress(ctx, cluster.StageName); err != nil {
-			return nil, err
-		} else if !ok {
-			return nil, fmt.Errorf("the store at %s has no link log: re-ingest it with this version", sdir)
-		}
-		ix, err := cluster.Build(ctx, db)
-		if err != nil {
-			return nil, err
-		}
-		return monitor.StoreClusters{Chain: chain, DB: db, Members: ix.Members}, nil
+		cs, err := openClusters(ctx, g, chain, &closers)
+		cache[chain] = opened{cs, err}
+		return cs, err
 	}
 	return src, closeAll, nil
+}
+
+// openClusters opens the store of a Bitcoin chain read-only, adding its
+// closing to closers, and builds its clustering.
+func openClusters(ctx context.Context, g *globals, chain string, closers *[]func()) (monitor.ClusterSource, error) {
+	_, network, err := monitor.ChainNetwork(chain)
+	if err != nil {
+		return nil, fmt.Errorf("clusters of %s are not available to watches: only Bitcoin chains are clustered here", chain)
+	}
+	sdir := workspace.BTCStoreDir(g.dataDir, network)
+	if _, err := os.Stat(sdir); err != nil {
+		return nil, fmt.Errorf("no store for %s at %s: run \"chaintrace ingest btc\" first", chain, sdir)
+	}
+	db, err := store.Open(ctx, sdir, store.ChainMeta{Chain: "btc", Network: network}, store.Options{ReadOnly: true, Logger: g.log})
+	if err != nil {
+		return nil, fmt.Errorf("%w (a running ingest holds the store: stop it, refresh, and restart it)", err)
+	}
+	*closers = append(*closers, func() { _ = db.Close() })
+	if _, ok, err := db.Progress(ctx, cluster.StageName); err != nil {
+		return nil, err
+	} else if !ok {
+		return nil, fmt.Errorf("the store at %s has no link log: re-ingest it with this version", sdir)
+	}
+	ix, err := cluster.Build(ctx, db)
+	if err != nil {
+		return nil, err
+	}
+	return monitor.StoreClusters{Chain: chain, DB: db, Members: ix.Members}, nil
 }
 
 // addSelectorWatches is watch add with a selector: one watch per chain

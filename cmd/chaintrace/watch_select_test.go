@@ -108,6 +108,9 @@ func TestCLIWatchSelectors(t *testing.T) {
 		!strings.Contains(err.Error(), "no activity") || !strings.Contains(err.Error(), "bcrt1qw508d6qejxtdg4y5r3zarvary0c5xw7kygt080") {
 		t.Fatalf("a cluster of an unseen address: %v", err)
 	}
+	// A second cluster watch on the same store: a refresh opens the store
+	// once for both.
+	mustRun("watch", "add", "--cluster", stats.Largest[len(stats.Largest)-1].Address, "--chain", "btc-regtest")
 	mustRun("ingest", "btc", "--network", "regtest", "--blocks", blocks)
 	var show struct {
 		Size int `json:"size"`
@@ -119,7 +122,7 @@ func TestCLIWatchSelectors(t *testing.T) {
 	if err := json.Unmarshal([]byte(mustRun("watch", "refresh", "--json")), &chs); err != nil {
 		t.Fatal(err)
 	}
-	if len(chs) != 3 || chs[2].Watch != "w3" || chs[2].Err != "" || chs[2].Total != show.Size || len(chs[2].Added) != show.Size-stats.Largest[0].Size {
+	if len(chs) != 4 || chs[2].Watch != "w3" || chs[2].Err != "" || chs[3].Err != "" || chs[2].Total != show.Size || len(chs[2].Added) != show.Size-stats.Largest[0].Size {
 		t.Fatalf("refresh of the cluster watch (cluster now %d addresses): %+v", show.Size, chs)
 	}
 	out = mustRun("watch", "refresh")

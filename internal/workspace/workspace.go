@@ -65,6 +65,17 @@ type Options struct {
 	// Logger receives warnings about stores that cannot be used; nil
 	// discards them.
 	Logger *slog.Logger
+	// Stores are chain stores the caller already opened, by directory
+	// (a btc-* or eth-* directory under the data directory): Open uses
+	// them instead of opening those directories again, which a Pebble
+	// store allows once per process, and Close leaves them open. A
+	// long-running server shares its stores this way.
+	Stores map[string]*store.DB
+	// Labels, when set, labels the engines instead of the label
+	// database, which Open then leaves closed (Index and Labels return
+	// nil): a server passes its own look-ups, which follow label
+	// imports, so that the workspace holds no lock on the database.
+	Labels trace.Labeler
 }
 
 // Workspace is every store of a data directory opened read-only for
@@ -97,7 +108,9 @@ func Open(ctx context.Context, dataDir string, opts Options) (*Workspace, error)
 	}
 	w := &Workspace{dir: dataDir, engines: map[string]trace.Engine{}, listers: map[string]trace.PaymentLister{},
 		eth: map[string]*store.DB{}, btc: map[string]*store.DB{}}
-	if _, err := os.Stat(LabelsDir(dataDir)); err == nil {
+	if opts.Labels != nil {
+		w.labeler = trace.AddrChainLabeler{Base: opts.Labels}
+	} else if _, err := os.Stat(LabelsDir(dataDir)); err == nil {
 		st, err := labels.Open(ctx, LabelsDir(dataDir))
 		if err != nil {
 			return nil, err
@@ -114,7 +127,7 @@ func Open(ctx context.Context, dataDir string, opts Options) (*Workspace, error)
 	} else {
 		log.Warn("no label database: tracing without stop rules (import labels with \"chaintrace labels import\")")
 	}
-	if err := w.openStores(ctx, log); err != nil {
+	if err := w.openStores(ctx, log, opts.Stores); err != nil {
 		w.Close()
 		return nil, err
 	}
@@ -194,16 +207,26 @@ func sortedKeys(m map[string]*store.DB) []string {
 }
 
 // openStores opens the chain stores and their payment listers, which the
-// bridge rules need before the engines exist.
-func (w *Workspace) openStores(ctx context.Context, log *slog.Logger) error {
+// bridge rules need before the engines exist; a directory in open is
+// taken as it is.
+func (w *Workspace) openStores(ctx context.Context, log *slog.Logger, open map[string]*store.DB) error {
+	use := func(dir string) (*store.DB, error) {
+		if db, ok := open[dir]; ok {
+			return db, nil
+		}
+		db, err := store.Open(ctx, dir, store.ChainMeta{}, store.Options{ReadOnly: true})
+		if err == nil {
+			w.closers = append(w.closers, db.Close)
+		}
+		return db, err
+	}
 	dirs, _ := filepath.Glob(filepath.Join(w.dir, "btc-*"))
 	for _, dir := range dirs {
-		db, err := store.Open(ctx, dir, store.ChainMeta{}, store.Options{ReadOnly: true})
+		db, err := use(dir)
 		if err != nil {
 			log.Warn("Bitcoin store not usable for tracing", "dir", dir, "err", err)
 			continue
 		}
-		w.closers = append(w.closers, db.Close)
 		chain := btc.ChainID(db.Meta().Network)
 		w.btc[chain] = db
 		if w.listers[chain], err = trace.NewUTXOPayments(db, chain); err != nil {
@@ -212,12 +235,11 @@ func (w *Workspace) openStores(ctx context.Context, log *slog.Logger) error {
 	}
 	dirs, _ = filepath.Glob(filepath.Join(w.dir, "eth-*"))
 	for _, dir := range dirs {
-		db, err := store.Open(ctx, dir, store.ChainMeta{}, store.Options{ReadOnly: true})
+		db, err := use(dir)
 		if err != nil {
 			log.Warn("EVM store not usable for tracing", "dir", dir, "err", err)
 			continue
 		}
-		w.closers = append(w.closers, db.Close)
 		chain := ETHChainID(db.Meta().Network)
 		w.listers[chain] = trace.NewAccountPayments(db, chain)
 		w.eth[chain] = db
@@ -242,6 +264,12 @@ func (w *Workspace) Dir() string { return w.dir }
 // forward traces through the bridge rules.
 func (w *Workspace) Multi() *trace.Multi {
 	return &trace.Multi{Engines: w.engines, Rules: w.rules}
+}
+
+// Trace runs a trace over the workspace's engines and bridge rules
+// (Multi's Trace).
+func (w *Workspace) Trace(ctx context.Context, p trace.Params) (*trace.Result, error) {
+	return w.Multi().Trace(ctx, p)
 }
 
 // Engines returns the trace engines by chain id. The map belongs to the

@@ -89,6 +89,39 @@ func TestIngestLabelTrace(t *testing.T) {
 	if _, err := ws.ClusterOf(ctx); err != nil {
 		t.Fatal(err)
 	}
+	ix := ws.Index()
+	if err := ws.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	// A server shares the stores it opened and its own label look-ups:
+	// the workspace traces alike over them, and Close leaves the store
+	// open for its owner.
+	db, err := store.Open(ctx, BTCStoreDir(data, "regtest"), store.ChainMeta{}, store.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	shared, err := Open(ctx, data, Options{Stores: map[string]*store.DB{BTCStoreDir(data, "regtest"): db}, Labels: ix})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if shared.Index() != nil || shared.Labels() != nil {
+		t.Error("a workspace given labels opened the label database")
+	}
+	shared2, err := shared.Trace(ctx, trace.Params{Chain: "btc-regtest", FromTxs: []string{txid}, Hops: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(shared2.Endpoints) != len(res.Endpoints) || len(shared2.Edges) != len(res.Edges) {
+		t.Errorf("over shared stores: %d endpoints, %d edges; want %d, %d", len(shared2.Endpoints), len(shared2.Edges), len(res.Endpoints), len(res.Edges))
+	}
+	if err := shared.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := db.Progress(ctx, "blocks"); err != nil {
+		t.Errorf("the shared store after the workspace closed: %v", err)
+	}
 }
 
 // pickTx returns a transaction near the tip that spends something and an

@@ -1,6 +1,8 @@
 package monitor
 
 import (
+	"bytes"
+	"cmp"
 	"context"
 	"encoding/binary"
 	"encoding/json"
@@ -125,13 +127,8 @@ type Monitor struct {
 	log     *slog.Logger
 	stamp   Stamp
 	watches map[string]*Watch
-	byKey   map[string][]string
-	// keyBits is a two-probe Bloom filter of byKey's keys (hashed with
-	// keySeed), small enough to stay in cache: most outputs pay no
-	// watched address, and a miss in a map of a million keys costs a
-	// cache miss or two per output.
-	keyBits []uint64
-	keySeed maphash.Seed
+	// keys holds the watched address keys and the watches of each.
+	keys    keyIndex
 	byID    map[uint64][]string
 	outs    map[outpoint][]taint
 	nextSeq uint64
@@ -202,10 +199,14 @@ func (m *Monitor) loadWatches(ctx context.Context, db Reader) error {
 	} else if err != nil {
 		return fmt.Errorf("monitor: %w", err)
 	}
-	keys := m.addrKeys(list)
+	keys, hashes := m.addrKeys(list)
 	m.watches = map[string]*Watch{}
-	m.byKey = make(map[string][]string, len(keys))
 	m.byID = map[uint64][]string{}
+	// The keys are copied into the index's buffer here, in the order
+	// they were parsed; sorted, the copies would be reads all over memory.
+	ents := make([]keyEntry, 0, len(keys))
+	kbuf := make([]byte, 0, 22*len(keys))
+	var lists [][]string
 	n := 0
 	for i := range list {
 		w := list[i]
@@ -213,39 +214,31 @@ func (m *Monitor) loadWatches(ctx context.Context, db Reader) error {
 			continue
 		}
 		m.watches[w.ID] = &w
-		// Most addresses are in one watch: they all share one list of
-		// that watch's id (its capacity of one makes a later append
-		// copy it) rather than each getting its own.
-		only := []string{w.ID}
+		lists = append(lists, []string{w.ID})
 		for _, a := range w.Addresses {
 			kb := keys[n]
-			n++
 			if kb == nil {
 				_, err := btc.ParseAddress(a, m.net)
 				m.log.Warn("monitor: watch address not valid on this chain; skipped", "watch", w.ID, "address", a, "err", err)
-				continue
-			}
-			ks := string(kb)
-			if cur, ok := m.byKey[ks]; ok {
-				m.byKey[ks] = appendOnce(cur, w.ID)
 			} else {
-				m.byKey[ks] = only
+				ents = append(ents, keyEntry{hash: hashes[n], ref: keyRef{off: uint32(len(kbuf)), n: uint8(len(kb)), list: uint32(len(lists) - 1)}})
+				kbuf = append(kbuf, kb...)
 			}
+			n++
 		}
 	}
+	m.keys.build(ents, kbuf, lists)
 	if lookup {
 		// In key order the reads walk the store's address table from one
 		// end to the other instead of jumping about in it, which makes
 		// a million of them several times faster.
-		ks := make([]string, 0, len(m.byKey))
-		for k := range m.byKey {
-			ks = append(ks, k)
+		order := make([]int, len(m.keys.refs))
+		for i := range order {
+			order[i] = i
 		}
-		slices.Sort(ks)
-		var kb []byte
-		for _, k := range ks {
-			kb = append(kb[:0], k...)
-			id, err := db.AddrID(ctx, kb)
+		slices.SortFunc(order, func(a, b int) int { return bytes.Compare(m.keys.key(a), m.keys.key(b)) })
+		for _, i := range order {
+			id, err := db.AddrID(ctx, m.keys.key(i))
 			if errors.Is(err, store.ErrNotFound) {
 				continue
 			}
@@ -254,54 +247,136 @@ func (m *Monitor) loadWatches(ctx context.Context, db Reader) error {
 			}
 			// An address has one id and an id one address; the clipped
 			// list makes forwardTx's appends copy it.
-			m.byID[id] = slices.Clip(m.byKey[k])
+			m.byID[id] = slices.Clip(m.keys.lists[m.keys.refs[i].list])
 		}
 	}
 	return nil
 }
 
-// keyProbes returns the two bits of keyBits that hash h sets.
-func (m *Monitor) keyProbes(h uint64) [2]uint64 {
-	mask := uint64(len(m.keyBits)*64 - 1)
-	return [2]uint64{h & mask, h >> 32 & mask}
+// keyIndex maps watched address keys to the watches holding them. A map
+// of a million string keys costs a cache miss or two per look-up and a
+// second or so to build; instead the keys' hashes are sorted once, beside
+// each key's place in one byte buffer and its list of watches, and a
+// Bloom filter in front turns away, from cache, the outputs that pay no
+// watched address, which are nearly all of them. Apart from the lists it
+// holds no pointers for the collector to trace.
+type keyIndex struct {
+	seed   maphash.Seed
+	bits   []uint64 // the filter: two bits per key in one word
+	hashes []uint64 // sorted
+	refs   []keyRef // beside hashes
+	buf    []byte   // the keys
+	lists  [][]string
 }
 
-// mayWatch reports whether address key kb may be watched: false means
-// byKey certainly lacks it.
-func (m *Monitor) mayWatch(kb []byte) bool {
-	if len(m.keyBits) == 0 {
-		return false
+// keyRef is a key in keyIndex.buf and its list of watch ids.
+type keyRef struct {
+	off  uint32
+	n    uint8
+	list uint32
+}
+
+// keyEntry is a watch's key while the index is built: its hash, and its
+// place in the buffer and the watch's list.
+type keyEntry struct {
+	hash uint64
+	ref  keyRef
+}
+
+// newKeyIndex returns an empty index with a filter sized for n keys.
+func newKeyIndex(n int) keyIndex {
+	// About 16 bits per key: two bits in one word pass about 2% of the
+	// keys not in it, with one memory access.
+	words := 16
+	for words*64 < 16*n {
+		words *= 2
 	}
-	for _, i := range m.keyProbes(maphash.Bytes(m.keySeed, kb)) {
-		if m.keyBits[i/64]&(1<<(i%64)) == 0 {
-			return false
+	return keyIndex{seed: maphash.MakeSeed(), bits: make([]uint64, words)}
+}
+
+// probe returns the filter word and the two bits of hash h.
+func (x *keyIndex) probe(h uint64) (int, uint64) {
+	return int(h & uint64(len(x.bits)-1)), 1<<(h>>52&63) | 1<<(h>>58)
+}
+
+// key returns the bytes of the i-th key.
+func (x *keyIndex) key(i int) []byte { return x.refKey(x.refs[i]) }
+
+func (x *keyIndex) refKey(r keyRef) []byte { return x.buf[r.off : r.off+uint32(r.n)] }
+
+// build sorts the entries (keys in buf, each in the watch list
+// lists[e.ref.list]) into the index; a key in several watches gets a list
+// of all of them.
+func (x *keyIndex) build(ents []keyEntry, buf []byte, lists [][]string) {
+	x.buf = buf
+	slices.SortFunc(ents, func(a, b keyEntry) int {
+		if a.hash != b.hash {
+			return cmp.Compare(a.hash, b.hash)
+		}
+		return bytes.Compare(x.refKey(a.ref), x.refKey(b.ref))
+	})
+	x.hashes = make([]uint64, 0, len(ents))
+	x.refs = make([]keyRef, 0, len(ents))
+	x.lists = lists
+	for i, e := range ents {
+		if i > 0 && e.hash == ents[i-1].hash && bytes.Equal(x.refKey(e.ref), x.refKey(ents[i-1].ref)) {
+			// The same key in another watch (or twice in one).
+			r := &x.refs[len(x.refs)-1]
+			ids := x.lists[r.list]
+			for _, id := range lists[e.ref.list] {
+				if !slices.Contains(ids, id) {
+					ids = append(slices.Clip(ids), id)
+				}
+			}
+			if len(ids) != len(x.lists[r.list]) {
+				x.lists = append(x.lists, ids)
+				r.list = uint32(len(x.lists) - 1)
+			}
+			continue
+		}
+		x.hashes = append(x.hashes, e.hash)
+		x.refs = append(x.refs, e.ref)
+	}
+}
+
+// lookup returns the ids of the watches holding address key kb, nil for
+// none.
+func (x *keyIndex) lookup(kb []byte) []string {
+	if len(x.refs) == 0 {
+		return nil
+	}
+	h := maphash.Bytes(x.seed, kb)
+	w, bits := x.probe(h)
+	if x.bits[w]&bits != bits {
+		return nil
+	}
+	i, _ := slices.BinarySearch(x.hashes, h)
+	for ; i < len(x.hashes) && x.hashes[i] == h; i++ {
+		if bytes.Equal(x.key(i), kb) {
+			return x.lists[x.refs[i].list]
 		}
 	}
-	return true
+	return nil
 }
 
 // addrKeys returns the address keys of the addresses of list's watches on
-// the monitor's chain, in order, nil for one that does not parse, and
-// sets keyBits to a filter of them. Parsing (a checksum per address) is
-// most of the cost of loading a large watch list, so it runs on all CPUs,
-// which also set the filter's bits, and the keys are cut from a few shared
-// buffers instead of being allocated one by one.
-func (m *Monitor) addrKeys(list []Watch) [][]byte {
+// the monitor's chain, in order, nil for one that does not parse, with
+// their hashes, and starts m.keys with its filter set. Parsing (a
+// checksum per address) is most of the cost of loading a large watch
+// list, so it runs on all CPUs, which also hash the keys and set the
+// filter's bits, and the keys are cut from a few shared buffers instead
+// of being allocated one by one.
+func (m *Monitor) addrKeys(list []Watch) ([][]byte, []uint64) {
 	var all []string
 	for i := range list {
 		if list[i].Chain == m.opts.Chain {
 			all = append(all, list[i].Addresses...)
 		}
 	}
-	// About 16 bits per key: two probes pass under 2% of the keys not in
-	// the filter.
-	nbits := 1024
-	for nbits < 16*len(all) {
-		nbits *= 2
-	}
-	m.keySeed = maphash.MakeSeed()
-	m.keyBits = make([]uint64, nbits/64)
+	m.keys = newKeyIndex(len(all))
+	x := &m.keys
 	keys := make([][]byte, len(all))
+	hashes := make([]uint64, len(all))
 	workers := 1
 	if len(all) >= 10_000 {
 		workers = runtime.GOMAXPROCS(0)
@@ -323,14 +398,14 @@ func (m *Monitor) addrKeys(list []Watch) [][]byte {
 				start := len(buf)
 				buf = k.AppendBytes(buf)
 				keys[j] = buf[start:len(buf):len(buf)]
-				for _, i := range m.keyProbes(maphash.Bytes(m.keySeed, keys[j])) {
-					atomic.OrUint64(&m.keyBits[i/64], 1<<(i%64))
-				}
+				hashes[j] = maphash.Bytes(x.seed, keys[j])
+				word, bits := x.probe(hashes[j])
+				atomic.OrUint64(&x.bits[word], bits)
 			}
 		})
 	}
 	wg.Wait()
-	return keys
+	return keys, hashes
 }
 
 // bech32Gen[b] is the XOR of the BIP 173 checksum generator's
@@ -549,7 +624,7 @@ func (m *Monitor) forwardTx(ctx context.Context, w Writer, db Reader, b *Block, 
 	}
 	// outWatched[vout] lists the watches whose addresses output vout pays.
 	var outWatched map[int][]string
-	// kbuf holds an output's address key: the look-up in byKey is the
+	// kbuf holds an output's address key: the look-up in keys is the
 	// only thing every output of every transaction pays, and building
 	// the key in place keeps it from allocating.
 	var kbuf [64]byte
@@ -560,11 +635,7 @@ func (m *Monitor) forwardTx(ctx context.Context, w Writer, db Reader, b *Block, 
 			keys = b.OutAddrs(i, vout)
 		}
 		for j, k := range keys {
-			kb := k.AppendBytes(kbuf[:0])
-			if !m.mayWatch(kb) {
-				continue
-			}
-			for _, id := range m.byKey[string(kb)] {
+			for _, id := range m.keys.lookup(k.AppendBytes(kbuf[:0])) {
 				if j < len(o.AddrIDs) {
 					m.byID[o.AddrIDs[j]] = appendOnce(m.byID[o.AddrIDs[j]], id)
 				}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -437,5 +438,67 @@ func TestFIFOShares(t *testing.T) {
 	fifoShares(rec, []inTaint{{0, 2}, {2, 5}}, out)
 	if out[0] != 2 || out[1] != 1 || out[2] != 4 {
 		t.Fatalf("fifo shares %v, want [2 1 4]", out)
+	}
+}
+
+// TestKeyIndex loads watches sharing addresses (and one listing an
+// address twice) and checks that every key finds exactly its watches and
+// that other keys find none.
+func TestKeyIndex(t *testing.T) {
+	var addrs []string
+	for i := range 12000 {
+		p := make([]byte, 20)
+		p[0], p[1] = byte(i), byte(i>>8)
+		k, err := btc.NewAddrKey(btc.AddrWPKH, 0, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		addrs = append(addrs, k.Encode(&chaincfg.RegressionNetParams))
+	}
+	// w1 holds 0-7999, w2 4000-11999 and address 5 twice, w3 address 6000:
+	// enough addresses for the loader to parse them on all CPUs.
+	ws := []Watch{
+		{ID: "w1", Chain: "btc-regtest", Addresses: addrs[:8000]},
+		{ID: "w2", Chain: "btc-regtest", Addresses: append(append([]string(nil), addrs[4000:]...), addrs[5], addrs[5])},
+		{ID: "w3", Chain: "btc-regtest", Addresses: []string{addrs[6000], "not-an-address"}},
+	}
+	c := newChain(t, ws[0])
+	m, err := New(Options{Chain: "btc-regtest", Watches: ws})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Load(t.Context(), c.db); err != nil {
+		t.Fatal(err)
+	}
+	want := func(i int) []string {
+		var out []string
+		if i < 8000 {
+			out = append(out, "w1")
+		}
+		if i >= 4000 || i == 5 {
+			out = append(out, "w2")
+		}
+		if i == 6000 {
+			out = append(out, "w3")
+		}
+		return out
+	}
+	for i, a := range addrs {
+		got := slices.Clone(m.keys.lookup(key(t, a).Bytes()))
+		slices.Sort(got)
+		if !slices.Equal(got, want(i)) {
+			t.Fatalf("address %d: watches %v, want %v", i, got, want(i))
+		}
+	}
+	for i := range 10000 {
+		p := make([]byte, 20)
+		p[0], p[1], p[19] = byte(i), byte(i>>8), 1
+		k, err := btc.NewAddrKey(btc.AddrWPKH, 0, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := m.keys.lookup(k.Bytes()); got != nil {
+			t.Fatalf("unwatched key %x found in %v", k.Bytes(), got)
+		}
 	}
 }

@@ -532,7 +532,7 @@ func (s StoreClusters) ClusterMembers(ctx context.Context, chain, address string
 	}
 	id, err := s.DB.AddrID(ctx, k.Bytes())
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, fmt.Errorf("%w: %s on %s", ErrNotInStore, n, chain)
+		return nil, ErrNotInStore // Resolve's error names the address
 	}
 	if err != nil {
 		return nil, fmt.Errorf("monitor: %w", err)

@@ -171,7 +171,9 @@ func benchWatches(b *testing.B, dir string, net *chaincfg.Params, n, occ, lists 
 	for i, a := range addrs {
 		ws[i%lists].Addresses = append(ws[i%lists].Addresses, a)
 	}
-	b.Logf("%d watched addresses in %d watches, %d of them among the chain's %d addresses", n, lists, occ, have)
+	if have > 0 {
+		b.Logf("%d watched addresses in %d watches, %d of them among the chain's %d addresses", n, lists, occ, have)
+	}
 	return ws, occ
 }
 

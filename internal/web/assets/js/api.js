@@ -1,0 +1,89 @@
+// The REST API client: JSON in and out, problem details turned into
+// ApiError, the API key from session storage sent as a bearer token.
+
+const KEY = 'chaintrace.apikey';
+
+export class ApiError extends Error {
+  constructor(status, problem, requestId) {
+    super((problem && problem.title) || 'HTTP ' + status);
+    this.name = 'ApiError';
+    this.status = status;
+    this.title = (problem && problem.title) || 'HTTP ' + status;
+    this.detail = problem && problem.detail;
+    this.type = problem && problem.type;
+    this.problem = problem;
+    this.requestId = requestId;
+  }
+}
+
+export function getKey() {
+  try { return sessionStorage.getItem(KEY) || ''; } catch { return ''; }
+}
+
+export function setKey(k) {
+  try {
+    if (k) sessionStorage.setItem(KEY, k); else sessionStorage.removeItem(KEY);
+  } catch { /* storage disabled: the key lasts for nothing */ }
+}
+
+export function isAbort(err) {
+  return err && (err.name === 'AbortError' || err.name === 'TimeoutError');
+}
+
+// api calls /api/v1 + path. opts: method, body (JSON), signal, headers.
+// It resolves to the parsed body (null for 204) and, with opts.full, to
+// {body, headers, status}.
+export async function api(path, opts) {
+  opts = opts || {};
+  const headers = Object.assign({ Accept: 'application/json' }, opts.headers || {});
+  const key = getKey();
+  if (key) headers.Authorization = 'Bearer ' + key;
+  let body;
+  if (opts.body !== undefined) {
+    headers['Content-Type'] = 'application/json';
+    body = typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body);
+  }
+  let res;
+  try {
+    res = await fetch('/api/v1' + path, { method: opts.method || 'GET', headers, body, signal: opts.signal, credentials: 'same-origin' });
+  } catch (err) {
+    if (isAbort(err)) throw err;
+    throw new ApiError(0, { title: 'The server cannot be reached', detail: String(err.message || err) });
+  }
+  const rid = res.headers.get('X-Request-Id');
+  const ct = res.headers.get('Content-Type') || '';
+  let data = null;
+  if (res.status !== 204 && res.status !== 304) {
+    const text = await res.text();
+    if (text && (ct.includes('json'))) {
+      try { data = JSON.parse(text); } catch { data = null; }
+    } else if (text) {
+      data = text;
+    }
+  }
+  if (!res.ok) {
+    const problem = data && typeof data === 'object' ? data : { title: res.status + ' ' + res.statusText, detail: typeof data === 'string' ? data.slice(0, 300) : '' };
+    if (res.status === 404 && problem.type === 'about:blank' && /^no resource at/.test(problem.detail || '')) {
+      problem.title = 'Not offered by this server';
+      problem.detail = 'The server has no route ' + path.split('?')[0] + ' (an older or partial chaintrace build).';
+      problem.missingRoute = true;
+    }
+    throw new ApiError(res.status, problem, rid);
+  }
+  if (opts.full) return { body: data, headers: res.headers, status: res.status };
+  return data;
+}
+
+// missing reports whether an error says the route does not exist.
+export function missing(err) {
+  return err instanceof ApiError && err.status === 404 && err.problem && err.problem.missingRoute;
+}
+
+let chainsCache = null;
+// chains lists the server's chain stores (cached for the page's life).
+export async function chains(signal) {
+  if (!chainsCache) {
+    chainsCache = api('/chains', { signal }).then((r) => (r && r.chains) || []).catch((e) => { chainsCache = null; throw e; });
+  }
+  return chainsCache;
+}

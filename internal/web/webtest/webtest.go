@@ -1,0 +1,225 @@
+// Package webtest drives chaintrace's web interface in headless
+// Chromium (Debian's /usr/bin/chromium, through chromedp) for the
+// end-to-end tests: the incident dashboard, an incident, the
+// investigation graph expanded twice, and a screening, with a screenshot
+// after each step; console errors and uncaught exceptions fail the test.
+package webtest
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/log"
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+)
+
+// browserPath is Debian's Chromium.
+const browserPath = "/usr/bin/chromium"
+
+// browserErrors collects the page's console errors and uncaught
+// exceptions.
+type browserErrors struct {
+	mu   sync.Mutex
+	list []string
+}
+
+func (b *browserErrors) add(s string) {
+	b.mu.Lock()
+	b.list = append(b.list, s)
+	b.mu.Unlock()
+}
+
+func (b *browserErrors) all() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return append([]string(nil), b.list...)
+}
+
+// listenBrowser records console errors, uncaught exceptions and the
+// browser's own error log entries (CSP violations and the like; failed
+// requests are the pages' business, which show them).
+func listenBrowser(ctx context.Context, errs *browserErrors, t *testing.T) {
+	if err := chromedp.Listen(ctx, func(ev any) {
+		switch e := ev.(type) {
+		case *runtime.EventConsoleAPICalled:
+			var parts []string
+			for _, a := range e.Args {
+				if len(a.Value) > 0 {
+					parts = append(parts, string(a.Value))
+				} else {
+					parts = append(parts, a.Description)
+				}
+			}
+			msg := fmt.Sprintf("console.%s: %s", e.Type, strings.Join(parts, " "))
+			if e.Type == runtime.ConsoleAPICalledTypeError || e.Type == runtime.ConsoleAPICalledTypeAssert {
+				errs.add(msg)
+			} else {
+				t.Log(msg)
+			}
+		case *runtime.EventExceptionThrown:
+			d := e.ExceptionDetails
+			msg := d.Text
+			if d.Exception != nil {
+				msg += " " + d.Exception.Description
+			}
+			errs.add(fmt.Sprintf("uncaught exception at %s:%d: %s", d.URL, d.LineNumber, msg))
+		case *log.EventEntryAdded:
+			if e.Entry.Level == log.EntryLevelError && e.Entry.Source != log.EntrySourceNetwork {
+				errs.add(fmt.Sprintf("browser log (%s): %s %s", e.Entry.Source, e.Entry.Text, e.Entry.URL))
+			}
+		}
+	}); err != nil {
+		t.Fatalf("starting the browser: %v", err)
+	}
+}
+
+// ArtefactDir is where the screenshots go: $CHAINTRACE_ARTIFACTS when
+// set, else the test's temporary directory.
+func ArtefactDir(t *testing.T) string {
+	if d := os.Getenv("CHAINTRACE_ARTIFACTS"); d != "" {
+		dir := filepath.Join(d, "web")
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		return dir
+	}
+	return t.TempDir()
+}
+
+// NeedBrowser skips without Chromium, except on CI, where its absence
+// fails the test.
+func NeedBrowser(t *testing.T) {
+	t.Helper()
+	if _, err := exec.LookPath(browserPath); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("the browser tests need %s (Debian's chromium package): %v", browserPath, err)
+		}
+		t.Skipf("skipping the browser test: %s not found (apt-get install chromium)", browserPath)
+	}
+}
+
+// Scenario drives the web interface at base: the incident dashboard,
+// an incident, the graph from address on chain expanded twice (by
+// keyboard), and a screening of the pasted screenAddrs, with a
+// screenshot after each step.
+func Scenario(t *testing.T, base, chain, address string, screenAddrs []string) {
+	NeedBrowser(t)
+	dir := ArtefactDir(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(browserPath),
+		chromedp.NoSandbox,
+		chromedp.WindowSize(1366, 860),
+		chromedp.Flag("disable-dev-shm-usage", true),
+	)
+	actx, acancel := chromedp.NewExecAllocator(ctx, opts...)
+	defer acancel()
+	bctx, bcancel := chromedp.NewContext(actx)
+	defer bcancel()
+	errs := &browserErrors{}
+	listenBrowser(bctx, errs, t)
+	shot := func(name string) chromedp.Action[chromedp.Void] {
+		return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+			buf, err := chromedp.CaptureScreenshot()(ctx, tg)
+			if err != nil {
+				return err
+			}
+			p := filepath.Join(dir, name+".png")
+			t.Logf("screenshot %s", p)
+			return os.WriteFile(p, buf, 0o644)
+		})
+	}
+	step := func(name string, actions ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		sctx, scancel := context.WithTimeout(bctx, 25*time.Second)
+		defer scancel()
+		if err := chromedp.Do(sctx, actions...); err != nil {
+			html, _ := chromedp.Run(bctx, chromedp.OuterHTML(chromedp.CSS("#view")))
+			_ = chromedp.Do(bctx, shot(name+"-failed"))
+			t.Fatalf("%s: %v\npage:\n%.3000s\nbrowser errors: %q", name, err, html, errs.all())
+		}
+		if e := errs.all(); len(e) > 0 {
+			_ = chromedp.Do(bctx, shot(name+"-errors"))
+			t.Fatalf("%s: browser errors: %q", name, e)
+		}
+	}
+	eval := func(expr string, dst *int) chromedp.Action[chromedp.Void] {
+		return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+			v, err := chromedp.Evaluate[int](expr)(ctx, tg)
+			*dst = v
+			return err
+		})
+	}
+	// waitNodes polls until the graph, done loading, shows more than n
+	// nodes.
+	waitNodes := func(n int, got *int) chromedp.Action[chromedp.Void] {
+		return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+			v, err := chromedp.Poll[int](fmt.Sprintf(`(() => { const b = document.getElementById('graphbox'); const k = b ? +(b.dataset.nodes || 0) : 0; return b && b.getAttribute('aria-busy') !== 'true' && k > %d ? k : 0; })()`, n),
+				chromedp.WithPollingTimeout(20*time.Second), chromedp.WithPollingInterval(100*time.Millisecond))(ctx, tg)
+			*got = v
+			return err
+		})
+	}
+	const nodesJS = `+(document.getElementById('graphbox').dataset.nodes || 0)`
+
+	step("01-dashboard",
+		chromedp.Navigate(base+"/#/incidents"),
+		chromedp.WaitVisible(chromedp.CSS(`table.incidents tbody tr`)),
+		chromedp.WaitVisible(chromedp.CSS(`.chart svg rect`)),
+		shot("01-dashboard"))
+
+	step("02-incident",
+		chromedp.Click(chromedp.CSS(`table.incidents tbody tr a`)),
+		chromedp.WaitVisible(chromedp.CSS(`#incident-facts dl`)),
+		chromedp.WaitVisible(chromedp.CSS(`#incident-trace`)),
+		shot("02-incident"))
+
+	var before, after1, after2 int
+	step("03-graph",
+		chromedp.Navigate(base+"/#/graph?start=address:"+chain+":"+address),
+		chromedp.WaitVisible(chromedp.CSS(`#graphbox svg .gnode`)),
+		eval(nodesJS, &before),
+		shot("03-graph"))
+	step("04-graph-expanded",
+		// Keyboard: the starting node has the focus; Enter expands
+		// its outgoing side.
+		chromedp.Focus(chromedp.CSS(`#graphbox svg`)),
+		chromedp.KeyEvent("\r"),
+		waitNodes(before, &after1),
+		chromedp.Sleep(300*time.Millisecond),
+		shot("04-graph-expanded"))
+	step("05-graph-expanded-twice",
+		// Tab to the next node and expand it too.
+		chromedp.Focus(chromedp.CSS(`#graphbox svg`)),
+		chromedp.KeyEvent("\t"),
+		chromedp.KeyEvent("\r"),
+		waitNodes(after1, &after2),
+		chromedp.Sleep(500*time.Millisecond),
+		shot("05-graph-expanded-twice"))
+	t.Logf("graph nodes: %d, then %d, then %d", before, after1, after2)
+	if !(before < after1 && after1 < after2) {
+		t.Errorf("the graph did not grow with each expansion: %d, %d, %d", before, after1, after2)
+	}
+
+	var rows int
+	step("06-screening",
+		chromedp.Navigate(base+"/#/screen"),
+		chromedp.WaitVisible(chromedp.CSS(`#screen-input`)),
+		chromedp.SetValue(chromedp.CSS(`#screen-input`), strings.Join(screenAddrs, "\n")),
+		chromedp.Click(chromedp.CSS(`#screen-run`)),
+		chromedp.WaitVisible(chromedp.CSS(`table.screen-results tbody tr`)),
+		eval(`document.querySelectorAll('table.screen-results tbody tr').length`, &rows),
+		shot("06-screening"))
+	if rows != len(screenAddrs) {
+		t.Errorf("screening shows %d rows for %d addresses", rows, len(screenAddrs))
+	}
+}

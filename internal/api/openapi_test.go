@@ -71,6 +71,7 @@ func exampleServer(t *testing.T) (*api.Server, *httptest.Server) {
 	srv, _ := testServer(t, w, true, func(c *api.Config) {
 		c.AlertData, c.Transfers = data, exampleTransfers(t)
 		c.Chains, c.ChainLabels = exampleChains(t)
+		c.Incidents = testIncidents(t)
 	})
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)

@@ -26,6 +26,13 @@
 //	GET  /api/v1/chains/{chain}/addresses/{address}            summary, balances, labels, cluster
 //	GET  /api/v1/chains/{chain}/addresses/{address}/txs        its transactions; ?cursor, ?limit
 //	GET  /api/v1/chains/{chain}/addresses/{address}/neighbors  counterparties; ?direction=in|out, ?limit
+//	GET  /api/v1/chains/{chain}/clusters/{id}            a Bitcoin multi-input cluster: totals, labels, members; ?cursor, ?limit
+//	GET  /api/v1/chains/{chain}/clusters/{id}/neighbors  its counterparties outside it; ?direction=in|out, ?limit
+//	GET  /api/v1/incidents                 the incident registry, newest first; ?from, ?to, ?actor, ?victim_type, ?vector, ?chain, ?q, ?cursor, ?limit
+//	GET  /api/v1/incidents/{id}            one incident record
+//	GET  /api/v1/incidents/stats           count and USD per year, actor, victim type, vector or chain; ?by and the list's filters
+//	GET  /api/v1/incidents/reconciliation  the registry against published figures
+//	GET  /api/v1/search?q=                 addresses, transactions, blocks, clusters, actors, incidents and labels matching q; ?limit
 //	GET  /api/v1/openapi.json              this API's OpenAPI 3.1 document (openapi.json)
 //	GET  /healthz                          liveness and index size
 //	GET  /metrics                          Prometheus exposition
@@ -124,6 +131,9 @@ type Config struct {
 	// how often an idle stream sends a comment (defaults DefaultAlertPoll
 	// and DefaultHeartbeat).
 	AlertPoll, Heartbeat time.Duration
+	// Incidents is the incident registry the incident routes serve; nil
+	// answers that incidents are unavailable.
+	Incidents *IncidentRegistry
 }
 
 // Server is the HTTP API. Its handler is safe for concurrent use.
@@ -136,6 +146,7 @@ type Server struct {
 	metrics  *metrics
 	mux      *http.ServeMux
 	ids      *idGen
+	inc      *incidentIndex
 	// stopping ends the alert streams when the server shuts down.
 	stopping context.Context
 	stop     context.CancelFunc
@@ -162,7 +173,8 @@ func NewServer(cfg Config) *Server {
 	setDur(&cfg.IdleTimeout, DefaultIdleTimeout)
 	setDur(&cfg.AlertPoll, DefaultAlertPoll)
 	setDur(&cfg.Heartbeat, DefaultHeartbeat)
-	s := &Server{cfg: cfg, screener: cfg.Screener, labels: cfg.Labels, log: cfg.Logger, reg: cfg.Registry, ids: newIDGen()}
+	s := &Server{cfg: cfg, screener: cfg.Screener, labels: cfg.Labels, log: cfg.Logger, reg: cfg.Registry, ids: newIDGen(),
+		inc: newIncidentIndex(cfg.Incidents)}
 	s.stopping, s.stop = context.WithCancel(context.Background())
 	if s.screener == nil {
 		var err error
@@ -212,6 +224,13 @@ func (s *Server) routeTable() []route {
 		{"GET /api/v1/chains/{chain}/addresses/{address}", s.handleAddress},
 		{"GET /api/v1/chains/{chain}/addresses/{address}/txs", s.handleAddressTxs},
 		{"GET /api/v1/chains/{chain}/addresses/{address}/neighbors", s.handleNeighbors},
+		{"GET /api/v1/chains/{chain}/clusters/{id}", s.handleCluster},
+		{"GET /api/v1/chains/{chain}/clusters/{id}/neighbors", s.handleClusterNeighbors},
+		{"GET /api/v1/incidents", s.handleIncidents},
+		{"GET /api/v1/incidents/{id}", s.handleIncident},
+		{"GET /api/v1/incidents/stats", s.handleIncidentStats},
+		{"GET /api/v1/incidents/reconciliation", s.handleIncidentReconciliation},
+		{"GET /api/v1/search", s.handleSearch},
 		{"GET /api/v1/openapi.json", s.handleOpenAPI},
 		{"GET /healthz", s.handleHealth},
 		{"GET /metrics", metrics.ServeHTTP},

@@ -29,11 +29,24 @@ const browserPath = "/usr/bin/chromium"
 type browserErrors struct {
 	mu   sync.Mutex
 	list []string
+	// stop ends the step under way, so that an error fails it at once
+	// instead of after its timeout.
+	stop context.CancelFunc
 }
 
 func (b *browserErrors) add(s string) {
 	b.mu.Lock()
 	b.list = append(b.list, s)
+	stop := b.stop
+	b.mu.Unlock()
+	if stop != nil {
+		stop()
+	}
+}
+
+func (b *browserErrors) setStop(f context.CancelFunc) {
+	b.mu.Lock()
+	b.stop = f
 	b.mu.Unlock()
 }
 
@@ -142,6 +155,8 @@ func Scenario(t *testing.T, base, chain, address string, screenAddrs []string) {
 		t.Helper()
 		sctx, scancel := context.WithTimeout(bctx, 25*time.Second)
 		defer scancel()
+		errs.setStop(scancel)
+		defer errs.setStop(nil)
 		if err := chromedp.Do(sctx, actions...); err != nil {
 			html, _ := chromedp.Run(bctx, chromedp.OuterHTML(chromedp.CSS("#view")))
 			_ = chromedp.Do(bctx, shot(name+"-failed"))

@@ -37,10 +37,12 @@ export function flowDiagram(result) {
   for (const e of agg.values()) { nodes.get(e.from).wout += e.w; nodes.get(e.to).win += e.w; }
   let list = [...nodes.values()];
   for (const n of list) n.w = Math.max(n.win, n.wout, 0.02);
-  const MAX = 90;
+  const MAX = 60;
   let hidden = 0;
   if (list.length > MAX) {
-    const keep = new Set(list.filter((n) => n.role === 'source').map((n) => n.id));
+    // Sources, endpoints, holdings, mixers and bridges always show; the
+    // hops between fill the rest by value.
+    const keep = new Set(list.filter((n) => n.role !== 'hop' && n.role !== 'limit').map((n) => n.id));
     for (const n of list.slice().sort((a, b) => b.w - a.w)) { if (keep.size >= MAX) break; keep.add(n.id); }
     hidden = list.length - keep.size;
     list = list.filter((n) => keep.has(n.id));
@@ -57,18 +59,19 @@ export function flowDiagram(result) {
   const colKeys = [...cols.keys()].sort((a, b) => a - b);
   const colIndex = new Map(colKeys.map((c, i) => [c, i]));
   const W = Math.max(720, colKeys.length * 170), colW = (W - 200) / Math.max(1, colKeys.length - 1 || 1);
-  const maxPerCol = Math.max(...[...cols.values()].map((c) => c.length));
-  const H = Math.max(240, maxPerCol * 34 + 40);
-  const scale = 22;
+  const scale = 40;
+  const height = (n) => Math.max(6, Math.min(60, Math.sqrt(n.w) * scale));
+  const colHeights = [...cols.values()].map((c) => c.reduce((a, n) => a + height(n) + 16, 0));
+  const H = Math.max(240, Math.max(...colHeights) + 40);
   for (const c of colKeys) {
     const col = cols.get(c).sort((a, b) => b.w - a.w);
-    const total = col.reduce((a, n) => a + Math.max(6, n.w * scale) + 14, 0);
+    const total = col.reduce((a, n) => a + height(n) + 16, 0);
     let y = Math.max(20, (H - total) / 2);
     for (const n of col) {
-      n.h = Math.max(6, Math.min(60, n.w * scale));
+      n.h = height(n);
       n.x = 20 + colIndex.get(c) * colW;
       n.y = y;
-      y += n.h + 14;
+      y += n.h + 16;
     }
   }
   const svg = s('svg', { viewBox: `0 0 ${W} ${H + 20}`, role: 'img', 'aria-label': 'Flow of the stolen funds from the sources through hops to endpoints', xmlns: 'http://www.w3.org/2000/svg', 'font-family': 'system-ui, sans-serif' });
@@ -77,7 +80,7 @@ export function flowDiagram(result) {
   const out = new Map(), inn = new Map();
   for (const e of edges.sort((a, b) => b.w - a.w)) {
     const a = nodes.get(e.from), b = nodes.get(e.to);
-    const sw = Math.max(1, Math.min(a.h, b.h, e.w * scale));
+    const sw = Math.max(1, Math.min(a.h, b.h, Math.sqrt(e.w) * scale));
     const oy = out.get(a.id) || 0, iy = inn.get(b.id) || 0;
     out.set(a.id, oy + sw); inn.set(b.id, iy + sw);
     const y1 = a.y + Math.min(a.h, oy + sw / 2), y2 = b.y + Math.min(b.h, iy + sw / 2);
@@ -92,7 +95,7 @@ export function flowDiagram(result) {
     const fill = n.role === 'source' ? '#d62828' : n.role === 'holding' ? '#f4a261' : n.role === 'mixer' ? '#7b2cbf' : lab ? categoryColour(lab.category) : '#8a94a3';
     const a = s('a', { href: addrHref(n.chain, n.address) },
       s('rect', { x: n.x, y: n.y, width: 12, height: n.h, fill, rx: 2 }),
-      s('text', { x: n.x + 16, y: n.y + Math.min(n.h, 12) / 2 + 8, 'font-size': '10', fill: '#1b2430', text: (lab ? lab.label + ' · ' : '') + short(n.address, 5) + (n.role !== 'hop' ? ' (' + n.role + ')' : '') }),
+      s('text', { x: n.x + 16, y: n.y + Math.min(n.h, 12) / 2 + 8, 'font-size': '10', fill: '#1b2430', text: (lab ? (lab.label.length > 24 ? lab.label.slice(0, 23) + '…' : lab.label) + ' · ' : '') + short(n.address, 5) + (n.role !== 'hop' ? ' (' + n.role + ')' : '') }),
       s('title', { text: `${n.address} · ${n.role}${lab ? ' · ' + lab.label : ''}` }));
     svg.appendChild(a);
   }

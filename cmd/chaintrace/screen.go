@@ -208,8 +208,16 @@ func newServeCmd(g *globals) *cobra.Command {
   GET  /api/v1/chains/{chain}/addresses/{address}    balances, labels, cluster
   GET  /api/v1/chains/{chain}/addresses/{address}/txs?cursor=&limit=
   GET  /api/v1/chains/{chain}/addresses/{address}/neighbors?direction=in|out&limit=
+  GET  /api/v1/chains/{chain}/clusters/{id}          Bitcoin cluster: totals, labels, members
+  GET  /api/v1/chains/{chain}/clusters/{id}/neighbors?direction=in|out&limit=
+  GET  /api/v1/incidents?from=&to=&actor=&victim_type=&vector=&chain=&q=&cursor=&limit=
+  GET  /api/v1/incidents/{id}, GET /api/v1/incidents/reconciliation
+  GET  /api/v1/incidents/stats?by=year|actor|victim_type|vector|chain&from=&to=&actor=
+  GET  /api/v1/search?q=    addresses, txs, blocks, clusters, actors, incidents, labels
   GET  /healthz, GET /metrics (Prometheus)
 
+The incident routes serve <data>/incidents when it holds a registry
+(with its published.yaml, if any), else the registry built in.
 Errors are RFC 9457 problem details; every response carries X-Request-Id.
 SIGHUP reloads the label index after an import and re-screens the
 registered transfers (as does a change to the labels, incidents or traces
@@ -250,6 +258,9 @@ func serveAPIEvery(ctx context.Context, g *globals, addr, rules string, rescreen
 		Chains: apiChains(g, env)}
 	if reg != nil {
 		cfg.Transfers = reg
+	}
+	if cfg.Incidents, err = serveIncidents(ctx, g.dataDir); err != nil {
+		return err
 	}
 	srv := api.NewServer(cfg)
 	go reloadOnHUP(ctx, g, srv, env.labels, reg)

@@ -44,11 +44,21 @@ export async function api(path, opts) {
     body = typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body);
   }
   let res;
-  try {
-    res = await fetch('/api/v1' + path, { method: opts.method || 'GET', headers, body, signal: opts.signal, credentials: 'same-origin' });
-  } catch (err) {
-    if (isAbort(err)) throw err;
-    throw new ApiError(0, { title: 'The server cannot be reached', detail: String(err.message || err) });
+  for (let attempt = 0; ; attempt++) {
+    try {
+      res = await fetch('/api/v1' + path, { method: opts.method || 'GET', headers, body, signal: opts.signal, credentials: 'same-origin' });
+    } catch (err) {
+      if (isAbort(err)) throw err;
+      throw new ApiError(0, { title: 'The server cannot be reached', detail: String(err.message || err) });
+    }
+    // Rate limited: wait as told (a little, at most 5 s) and retry a
+    // few times before showing the problem.
+    if (res.status !== 429 || attempt >= 3) break;
+    const wait = Math.min(5, Math.max(0.2, parseFloat(res.headers.get('Retry-After')) || 1));
+    await new Promise((resolve, reject) => {
+      const tm = setTimeout(resolve, wait * 1000 * (attempt + 1));
+      if (opts.signal) opts.signal.addEventListener('abort', () => { clearTimeout(tm); reject(new DOMException('aborted', 'AbortError')); }, { once: true });
+    });
   }
   const rid = res.headers.get('X-Request-Id');
   const ct = res.headers.get('Content-Type') || '';

@@ -479,7 +479,7 @@ export class ForceGraph {
     return {
       format: 'chaintrace-graph', version: 1,
       nodes: [...this.nodes.values()].map(strip),
-      edges: [...this.edges.values()].map((e) => ({ from: e.from, to: e.to, asset: e.asset, value: e.value, display: e.display, txs: e.txs, tainted: !!e.tainted })),
+      edges: [...this.edges.values()].map((e) => ({ from: e.from, to: e.to, asset: e.asset, raw: e.raw, value: e.value, display: e.display, txs: e.txs, tainted: !!e.tainted })),
       collapsed: [...this.collapsed], filters: Object.assign({}, this.filters), view: Object.assign({}, this.view),
     };
   }

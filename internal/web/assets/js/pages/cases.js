@@ -19,12 +19,13 @@ export async function casesPage(view, ctx) {
     clear(body);
     if (!items.length) { body.appendChild(empty('No saved cases.')); return; }
     body.appendChild(table([
-      { key: 'title', label: 'Title', render: (c) => link('#/graph?case=' + enc(c.id), c.title || c.id) },
-      { key: 'id', label: 'Id' },
+      { key: 'name', label: 'Name', render: (c) => link('#/graph?case=' + enc(c.id), c.name || c.title || c.id) },
+      { key: 'description', label: 'Description' },
+      { key: 'nodes', label: 'Nodes', num: true },
       { key: 'updated', label: 'Updated', render: (c) => time(c.updated || c.updated_at || c.modified) },
       { key: 'version', label: 'Version', num: true },
       { key: 'del', label: '', nosort: true, render: (c) => h('button', { type: 'button', class: 'secondary', on: { click: async () => {
-        if (!confirm('Delete case “' + (c.title || c.id) + '”?')) return;
+        if (!confirm('Delete case “' + (c.name || c.id) + '”?')) return;
         try {
           const headers = {};
           if (c.version !== undefined) headers['If-Match'] = '"' + c.version + '"';

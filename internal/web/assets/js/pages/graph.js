@@ -73,7 +73,7 @@ export async function graphPage(view, ctx) {
   const caseBox = h('div', { class: 'panel' });
   const notesIn = h('textarea', { name: 'notes', 'aria-label': 'Case notes', placeholder: 'Notes kept with the case' });
   notesIn.style.minHeight = '70px';
-  const caseTitle = h('input', { type: 'text', name: 'title', 'aria-label': 'Case title', placeholder: 'Case title' });
+  const caseTitle = h('input', { type: 'text', name: 'name', 'aria-label': 'Case name', placeholder: 'Case name' });
   caseTitle.style.width = '100%';
   caseBox.append(h('h3', null, 'Case'), caseTitle, notesIn);
   const help = h('div', { class: 'panel' }, h('h3', null, 'Keys (graph focused)'),
@@ -167,7 +167,7 @@ export async function graphPage(view, ctx) {
         }
       }
     };
-    await Promise.all([work(), work(), work(), work()]);
+    await Promise.all([work(), work(), work()]);
     if (ctx.signal.aborted) return;
     fg.render();
     if (fg.focusId) showDetail(fg.focused());
@@ -202,7 +202,7 @@ export async function graphPage(view, ctx) {
       if (isNew) fresh.push(node);
       for (const v of nb.values || [{ asset: { symbol: '' }, value: '0' }]) {
         const sym = v.asset.symbol || v.asset.token || '';
-        const e = { asset: sym, value: units(v.value, v.asset.decimals), display: amount(v.value, v.asset.decimals), txs: nb.tx_count, tainted: dir === 'out' && n.tainted };
+        const e = { asset: sym, raw: String(v.value), value: units(v.value, v.asset.decimals), display: amount(v.value, v.asset.decimals), txs: nb.tx_count, tainted: dir === 'out' && n.tainted };
         // A cluster's neighbour links to the cluster's first member.
         if (dir === 'out') fg.addEdge(Object.assign({ from: srcIds[0], to: id }, e));
         else fg.addEdge(Object.assign({ from: id, to: srcIds[0] }, e));
@@ -214,7 +214,7 @@ export async function graphPage(view, ctx) {
     fg.pendingFit = true;
     if (!(r.neighbors || []).length) toast('No ' + (dir === 'out' ? 'outgoing' : 'incoming') + ' counterparties');
     else if (r.total > (r.neighbors || []).length) toast(`Showing ${r.neighbors.length} of ${r.total} counterparties (largest first)`);
-    if (fresh.length) await describe(fresh.slice(0, 60));
+    if (fresh.length) await describe(fresh.slice(0, NEIGHBOURS));
   }
 
   async function startAddress(chain, address, tainted) {
@@ -249,7 +249,7 @@ export async function graphPage(view, ctx) {
           const nd = fg.addNode({ id, chain: spec.chain, address: addr, near: tid });
           const ls = labelsOf(labs);
           if (ls.length) { nd.labels = ls; nd.category = ls[0].category; }
-          const e = { asset, value: units(value, dec), display: amount(value, dec) };
+          const e = { asset, raw: String(value), value: units(value, dec), display: amount(value, dec) };
           fg.addEdge(Object.assign(out ? { from: tid, to: id } : { from: id, to: tid }, e));
         };
         if (t.kind === 'utxo') {
@@ -299,10 +299,10 @@ export async function graphPage(view, ctx) {
         const body = c.body || {};
         caseId = body.id || spec.id;
         caseVersion = body.version !== undefined ? body.version : (c.headers.get('ETag') || null);
-        caseTitle.value = body.title || '';
+        caseTitle.value = body.name || body.title || '';
         notesIn.value = body.notes || '';
-        fg.load(body.graph || body.state || {});
-        title.textContent = 'Case: ' + (body.title || caseId);
+        fg.load(caseState(body.graph));
+        title.textContent = 'Case: ' + (body.name || body.title || caseId);
         fg.render();
         fg.fit();
       }
@@ -325,7 +325,7 @@ export async function graphPage(view, ctx) {
     try { download('chaintrace-graph.png', await fg.toPNG(2)); } catch (e) { showMsg(errorBox(e, 'PNG export')); }
   }
   function exportJSON() {
-    const st = Object.assign(fg.toJSON(), { title: caseTitle.value, notes: notesIn.value });
+    const st = Object.assign(fg.toJSON(), { name: caseTitle.value, notes: notesIn.value });
     download('chaintrace-graph.json', new Blob([JSON.stringify(st, null, 2)], { type: 'application/json' }));
   }
   fileIn.addEventListener('change', async () => {
@@ -334,7 +334,7 @@ export async function graphPage(view, ctx) {
     try {
       const st = JSON.parse(await f.text());
       fg.load(st);
-      if (st.title) caseTitle.value = st.title;
+      if (st.name || st.title) caseTitle.value = st.name || st.title;
       if (st.notes) notesIn.value = st.notes;
       fg.render();
       fg.fit();
@@ -346,13 +346,42 @@ export async function graphPage(view, ctx) {
     fileIn.value = '';
   });
 
+  // caseGraph maps the graph to the case store's schema (addresses with
+  // positions, edges with base-unit values) and keeps the whole UI state
+  // (labels, taint, clusters, view) in its filters, from which a reopened
+  // case restores everything.
+  function caseGraph() {
+    const st = fg.toJSON();
+    const nodes = st.nodes.filter((n) => n.kind !== 'tx').map((n) => ({
+      id: n.id, chain: n.chain, address: n.address, kind: n.kind || 'address',
+      label: ((n.labels && n.labels[0] && n.labels[0].label) || '').slice(0, 100), x: n.x, y: n.y,
+      collapsed: !!(n.cluster && st.collapsed.includes(n.chain + ':' + n.cluster)),
+    }));
+    const ids = new Set(nodes.map((n) => n.id));
+    const edges = st.edges.filter((e) => ids.has(e.from) && ids.has(e.to)).map((e) => ({
+      from: e.from, to: e.to, asset: (e.asset || '').slice(0, 100), value: /^[0-9]+$/.test(e.raw || '') ? e.raw : '',
+      label: e.display ? (e.display + ' ' + (e.asset || '')).trim().slice(0, 100) : '',
+    }));
+    return { nodes, edges, filters: { ui: st } };
+  }
+
+  // caseState turns a stored case graph back into the UI's state.
+  function caseState(g) {
+    g = g || {};
+    if (g.filters && g.filters.ui && Array.isArray(g.filters.ui.nodes)) return g.filters.ui;
+    return {
+      nodes: (g.nodes || []).map((n) => ({ id: n.id, chain: n.chain, address: n.address, kind: n.kind || 'address', labels: n.label ? [{ label: n.label }] : [], x: n.x, y: n.y })),
+      edges: (g.edges || []).map((e) => ({ from: e.from, to: e.to, asset: e.asset, raw: e.value, value: Number(e.value) || 0, display: e.label })),
+    };
+  }
+
   async function saveCase() {
-    const body = { title: caseTitle.value.trim() || title.textContent, notes: notesIn.value, graph: fg.toJSON() };
+    const body = { name: caseTitle.value.trim() || title.textContent, notes: notesIn.value, graph: caseGraph() };
     try {
       let r;
       if (caseId) {
         const headers = {};
-        if (caseVersion !== null && caseVersion !== undefined) headers['If-Match'] = typeof caseVersion === 'string' && caseVersion.startsWith('"') ? caseVersion : '"' + caseVersion + '"';
+        if (caseVersion !== null && caseVersion !== undefined) headers['If-Match'] = String(caseVersion).startsWith('"') ? String(caseVersion) : '"' + caseVersion + '"';
         r = await api('/cases/' + enc(caseId), { method: 'PUT', body, headers, signal: ctx.signal, full: true });
       } else {
         r = await api('/cases', { method: 'POST', body, signal: ctx.signal, full: true });
@@ -360,8 +389,9 @@ export async function graphPage(view, ctx) {
       const b = r.body || {};
       caseId = b.id || caseId;
       caseVersion = b.version !== undefined ? b.version : r.headers.get('ETag');
+      if (!caseTitle.value.trim()) caseTitle.value = body.name;
       history.replaceState(null, '', '#/graph?case=' + enc(caseId));
-      toast('Case saved' + (caseId ? ' as ' + caseId : ''));
+      toast('Case saved as ' + caseId + (b.version !== undefined ? ' (version ' + b.version + ')' : ''));
       msg.replaceChildren();
     } catch (e) {
       if (isAbort(e)) return;

@@ -58,9 +58,9 @@ func exampleAlerts(w *world) []monitor.Alert {
 }
 
 // exampleServer is a real HTTP server over the test world, with its label
-// store, the example alert journal, the example transfer registry and
-// the chain stores of chains_test.go: what the document's examples
-// describe.
+// store, the example alert journal, the example transfer registry, the
+// chain stores of chains_test.go and the test incident registry: what
+// the document's examples describe.
 func exampleServer(t *testing.T) (*api.Server, *httptest.Server) {
 	t.Helper()
 	w := newWorld(t)

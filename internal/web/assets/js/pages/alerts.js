@@ -1,6 +1,6 @@
 // Alerts: the monitor's journal, followed live over server-sent events.
 
-import { h, clear, loading, errorBox, empty, link, addrHref, txHref, short, time, table } from '../dom.js';
+import { h, clear, loading, errorBox, empty, link, addrHref, txHref, short, time, table, amount } from '../dom.js';
 import { api, isAbort } from '../api.js';
 
 export async function alertsPage(view, ctx) {
@@ -25,8 +25,11 @@ export async function alertsPage(view, ctx) {
       { key: 'rule', label: 'Rule' },
       { key: 'chain', label: 'Chain' },
       { key: 'tx', label: 'Transaction', render: (a) => (a.tx ? link(txHref(a.chain, a.tx), short(a.tx, 8)) : '') },
-      { key: 'address', label: 'Address', render: (a) => (a.address ? link(addrHref(a.chain, a.address), short(a.address, 8)) : '') },
+      { key: 'direction', label: 'Direction' },
+      { key: 'amount', label: 'Amount', num: true, render: (a) => (a.value ? amount(a.value, a.asset === 'ETH' ? 18 : /^USD[TC]$/.test(a.asset || '') ? 6 : 0, a.asset) : a.amount ? amount(a.amount, 8, 'BTC') : ''), sort: (a) => Number(a.value || a.amount || 0) },
+      { key: 'counterparties', label: 'Counterparties', nosort: true, render: (a) => (a.counterparties || []).slice(0, 3).map((c) => h('div', null, c.address ? link(addrHref(a.chain, c.address), short(c.address, 8)) : '', c.labels && c.labels.length ? ' ' + (c.labels[0].label || c.labels[0].name || '') : '')) },
       { key: 'height', label: 'Height', num: true },
+      { key: 'reason', label: 'Note', render: (a) => a.reason || (a.new_rating ? `${a.old_rating} → ${a.new_rating}` : '') },
       { key: 'time', label: 'Time', render: (a) => time(a.time || a.block_time) },
     ], alerts));
   };

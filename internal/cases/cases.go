@@ -75,7 +75,9 @@ type Graph struct {
 }
 
 // Node is an address (or a cluster, an entity) placed on the graph. ID
-// is unique within the graph; edges name nodes by it.
+// is unique within the graph; edges name nodes by it. Kind is address
+// (the default), whose Address is required and checked, or anything
+// else the UI draws (cluster, entity), whose Address is free.
 type Node struct {
 	ID        string  `json:"id"`
 	Chain     string  `json:"chain"`
@@ -146,8 +148,8 @@ type Options struct {
 	Now func() time.Time
 	// NewID makes case ids; nil means "case-" and 16 random hex digits.
 	NewID func() string
-	// CheckAddress, when set, validates and normalises a node's address
-	// on its chain; nil keeps addresses as given.
+	// CheckAddress, when set, validates and normalises the address of
+	// a node of kind address on its chain; nil keeps addresses as given.
 	CheckAddress func(chain, address string) (string, error)
 }
 
@@ -424,7 +426,16 @@ func (s *Store) graph(in Graph) (Graph, error) {
 	ids := make(map[string]bool, len(in.Nodes))
 	for i, n := range in.Nodes {
 		at := "graph.nodes[" + strconv.Itoa(i) + "]"
-		for _, f := range []struct{ name, v string }{{"id", n.ID}, {"chain", n.Chain}, {"address", n.Address}} {
+		if n.Kind == "" {
+			n.Kind = "address"
+		}
+		// Only an address node must name an address; a cluster or an
+		// entity may name one (a member) or nothing.
+		required := []struct{ name, v string }{{"id", n.ID}, {"chain", n.Chain}}
+		if n.Kind == "address" {
+			required = append(required, struct{ name, v string }{"address", n.Address})
+		}
+		for _, f := range required {
 			if f.v == "" {
 				return Graph{}, invalid(at+"."+f.name, "required")
 			}
@@ -438,10 +449,7 @@ func (s *Store) graph(in Graph) (Graph, error) {
 			return Graph{}, invalid(at+".id", "%q is the id of an earlier node", n.ID)
 		}
 		ids[n.ID] = true
-		if n.Kind == "" {
-			n.Kind = "address"
-		}
-		if s.o.CheckAddress != nil {
+		if s.o.CheckAddress != nil && n.Kind == "address" {
 			a, err := s.o.CheckAddress(n.Chain, n.Address)
 			if err != nil {
 				return Graph{}, invalid(at+".address", "%s", err)

@@ -151,6 +151,14 @@ func TestValidation(t *testing.T) {
 	bad("graph.nodes[1].chain", func(in *Input) { in.Graph.Nodes[1].Chain = "" })
 	bad("graph.nodes[1].id", func(in *Input) { in.Graph.Nodes[1].ID = "n1" })
 	bad("graph.nodes[0].address", func(in *Input) { in.Graph.Nodes[0].Address = "bogus" })
+	bad("graph.nodes[0].address", func(in *Input) { in.Graph.Nodes[0].Address = "" })
+	// A cluster node needs no address, and its address is not checked.
+	in := sample()
+	in.Graph.Nodes[1].Address = "bogus"
+	if _, err := New(t.TempDir(), Options{CheckAddress: func(_, a string) (string, error) { return "", errors.New("checked") }}).Create(t.Context(), Input{
+		Name: "x", Graph: Graph{Nodes: []Node{{ID: "c", Chain: "btc", Kind: "cluster"}, in.Graph.Nodes[1]}}}); err != nil {
+		t.Errorf("cluster nodes: %v", err)
+	}
 	bad("graph.edges[0].to", func(in *Input) { in.Graph.Edges[0].To = "n9" })
 	bad("graph.edges[0].value", func(in *Input) { in.Graph.Edges[0].Value = "1.5" })
 	bad("incidents[0]", func(in *Input) { in.Incidents[0] = "../x" })

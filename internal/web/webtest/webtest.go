@@ -219,7 +219,21 @@ func Scenario(t *testing.T, base, chain, address string, screenAddrs []string) {
 		chromedp.KeyEvent("\r"),
 		waitNodes(after1, &after2),
 		chromedp.Sleep(500*time.Millisecond),
-		shot("05-graph-expanded-twice"))
+		shot("05-graph-expanded-twice"),
+		// The PNG export draws the SVG through a canvas.
+		chromedp.Click(chromedp.CSS(`#export-png`)),
+		chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+			_, err := chromedp.Poll[string](`document.getElementById('graphbox').dataset.exported || document.querySelector('#view .error') && 'error'`,
+				chromedp.WithPollingTimeout(10*time.Second))(ctx, tg)
+			return err
+		}),
+		chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+			got, err := chromedp.Evaluate[string](`document.getElementById('graphbox').dataset.exported || document.querySelector('#view .error').textContent`)(ctx, tg)
+			if err == nil && !strings.HasPrefix(got, "png:") {
+				err = fmt.Errorf("PNG export: %s", got)
+			}
+			return err
+		}))
 	t.Logf("graph nodes: %d, then %d, then %d", before, after1, after2)
 	if !(before < after1 && after1 < after2) {
 		t.Errorf("the graph did not grow with each expansion: %d, %d, %d", before, after1, after2)

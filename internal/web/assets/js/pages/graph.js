@@ -58,9 +58,9 @@ export async function graphPage(view, ctx) {
     h('button', { type: 'button', class: 'secondary', on: { click: () => applyFilters() } }, 'Filter'),
     h('span', { class: 'muted' }, '|'),
     h('button', { type: 'button', class: 'secondary', on: { click: () => fg.fit() } }, 'Fit'),
-    h('button', { type: 'button', class: 'secondary', on: { click: () => exportSVG() } }, 'SVG'),
-    h('button', { type: 'button', class: 'secondary', on: { click: () => exportPNG() } }, 'PNG'),
-    h('button', { type: 'button', class: 'secondary', on: { click: () => exportJSON() } }, 'JSON'),
+    h('button', { type: 'button', class: 'secondary', id: 'export-svg', on: { click: () => exportSVG() } }, 'SVG'),
+    h('button', { type: 'button', class: 'secondary', id: 'export-png', on: { click: () => exportPNG() } }, 'PNG'),
+    h('button', { type: 'button', class: 'secondary', id: 'export-json', on: { click: () => exportJSON() } }, 'JSON'),
     h('button', { type: 'button', class: 'secondary', on: { click: () => fileIn.click() } }, 'Open JSON…'), fileIn,
     h('button', { type: 'button', id: 'save-case', on: { click: () => saveCase() } }, 'Save case'));
   view.append(startForm, tools, msg);
@@ -322,7 +322,13 @@ export async function graphPage(view, ctx) {
     download('chaintrace-graph.svg', new Blob([fg.toSVGString()], { type: 'image/svg+xml' }));
   }
   async function exportPNG() {
-    try { download('chaintrace-graph.png', await fg.toPNG(2)); } catch (e) { showMsg(errorBox(e, 'PNG export')); }
+    try {
+      const png = await fg.toPNG(2);
+      box.dataset.exported = 'png:' + png.size;
+      download('chaintrace-graph.png', png);
+    } catch (e) {
+      showMsg(errorBox(e, 'PNG export'));
+    }
   }
   function exportJSON() {
     const st = Object.assign(fg.toJSON(), { name: caseTitle.value, notes: notesIn.value });

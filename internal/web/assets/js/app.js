@@ -116,4 +116,5 @@ window.addEventListener('unhandledrejection', (e) => {
 });
 setupSettings();
 setupSearch();
+document.documentElement.dataset.app = 'ready';
 route();

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chaintrace/chaintrace/internal/auth"
 	"github.com/chaintrace/chaintrace/internal/kyt"
 	"github.com/chaintrace/chaintrace/internal/kyt/kyttest"
 	"github.com/chaintrace/chaintrace/internal/labels"
@@ -99,6 +100,11 @@ func TestServeKYT(t *testing.T) {
 	g := &globals{dataDir: f.Data, log: slog.New(slog.DiscardHandler), out: io.Discard}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
+	// Registering a transfer is a write: it needs a key.
+	_, key, err := auth.Create(ctx, f.Data, auth.RoleWrite, "kyt-test", time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	go func() { done <- serveAPIEvery(ctx, g, addr, "", 50*time.Millisecond) }()
 	base := "http://" + addr
 	for i := 0; ; i++ {
@@ -114,7 +120,13 @@ func TestServeKYT(t *testing.T) {
 	}
 	post := func(body string) (int, kyt.Transfer) {
 		t.Helper()
-		resp, err := http.Post(base+"/api/v1/transfers", "application/json", strings.NewReader(body))
+		req, err := http.NewRequest(http.MethodPost, base+"/api/v1/transfers", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+key)
+		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -141,9 +153,18 @@ func TestServeKYT(t *testing.T) {
 	// A label import while the server runs (it holds no lock on the
 	// label store): the server's poll picks it up and re-screens, and
 	// the sanctioned sender's deposit turns SEVERE with one alert.
-	st, err := labels.Open(ctx, workspace.LabelsDir(f.Data))
-	if err != nil {
-		t.Fatalf("label store locked by the server: %v", err)
+	// The server's poll holds the store for a moment every 50 ms while
+	// it looks for changes: an import retries past that moment.
+	var st *labels.Store
+	for try := 0; ; try++ {
+		st, err = labels.Open(ctx, workspace.LabelsDir(f.Data))
+		if err == nil {
+			break
+		}
+		if try == 50 {
+			t.Fatalf("label store locked by the server: %v", err)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 	if _, err := st.Apply(ctx, kyttest.SanctionDataset(f.Bad)); err != nil {
 		t.Fatal(err)

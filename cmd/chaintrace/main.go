@@ -75,6 +75,7 @@ the look-ups, all offline.`,
 	root.AddCommand(newMonitorCmds(g)...)
 	root.AddCommand(newKYTCmd(g))
 	root.AddCommand(newExportCmd(g))
+	root.AddCommand(newAPIKeyCmd(g))
 	return root
 }
 

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/chaintrace/chaintrace/internal/api"
+	"github.com/chaintrace/chaintrace/internal/auth"
 	"github.com/chaintrace/chaintrace/internal/kyt"
 	"github.com/chaintrace/chaintrace/internal/labels"
 	"github.com/chaintrace/chaintrace/internal/model"
@@ -191,6 +192,7 @@ func printScreen(g *globals, r screen.Result) {
 func newServeCmd(g *globals) *cobra.Command {
 	var addr, rules string
 	var rescreenEvery time.Duration
+	var anonymous, rateLimit string
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve the REST API (screening, labels, actors, chain data, metrics)",
@@ -219,14 +221,25 @@ func newServeCmd(g *globals) *cobra.Command {
 The incident routes serve <data>/incidents when it holds a registry
 (with its published.yaml, if any), else the registry built in.
 Errors are RFC 9457 problem details; every response carries X-Request-Id.
+Requests authenticate with an API key ("chaintrace apikey create"):
+Authorization: Bearer <key> or X-API-Key: <key>. --anonymous read lets
+requests without one use the GET routes; write routes need a write key,
+the audit log (GET /api/v1/audit) an admin key. Writes are logged to
+<data>/audit/audit.jsonl.
 SIGHUP reloads the label index after an import and re-screens the
 registered transfers (as does a change to the labels, incidents or traces
 noticed every --rescreen-every); SIGINT/SIGTERM shut down gracefully.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return serveAPIEvery(cmd.Context(), g, addr, rules, rescreenEvery)
+			sec, err := parseServeSecurity(anonymous, rateLimit)
+			if err != nil {
+				return err
+			}
+			return serveAPIWith(cmd.Context(), g, addr, rules, rescreenEvery, sec)
 		},
 	}
+	cmd.Flags().StringVar(&anonymous, "anonymous", "read", "what requests without an API key may do: read (GET routes) or none (only /healthz and the OpenAPI document)")
+	cmd.Flags().StringVar(&rateLimit, "rate-limit", api.DefaultRateLimits().String(), "token buckets per API key and per anonymous client IP: ROLE=N/s[:BURST],... (roles anonymous, read, write, admin; N/m per minute; 0 unlimited), or off")
 	cmd.Flags().DurationVar(&rescreenEvery, "rescreen-every", time.Minute, "how often to look for changed labels, incidents and traces, and for pending transfers (0: only on SIGHUP)")
 	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "listen address HOST:PORT")
 	cmd.Flags().StringVar(&rules, "rules", "", "risk rules file (YAML or JSON)")
@@ -241,6 +254,16 @@ func serveAPI(ctx context.Context, g *globals, addr, rules string) error {
 
 // serveAPIEvery is serveAPI looking for changes every rescreenEvery.
 func serveAPIEvery(ctx context.Context, g *globals, addr, rules string, rescreenEvery time.Duration) error {
+	return serveAPIWith(ctx, g, addr, rules, rescreenEvery, serveSecurity{anonymous: auth.RoleRead, limits: api.DefaultRateLimits()})
+}
+
+// serveAPIWith is serveAPIEvery with API keys from --data's key file,
+// anonymous access, rate limits, the audit log and label imports.
+func serveAPIWith(ctx context.Context, g *globals, addr, rules string, rescreenEvery time.Duration, sec serveSecurity) error {
+	keys, err := auth.OpenKeyring(g.dataDir, auth.DefaultCheckEvery)
+	if err != nil {
+		return err
+	}
 	env, err := openScreenEnv(ctx, g, rules)
 	if err != nil {
 		return err
@@ -255,7 +278,9 @@ func serveAPIEvery(ctx context.Context, g *globals, addr, rules string, rescreen
 	reg, stopKYT := startKYT(ctx, g, env, rescreenEvery)
 	defer stopKYT()
 	cfg := api.Config{Screener: env.screener, Labels: env.labels, Logger: g.log, Version: "dev", AlertData: g.dataDir,
-		Chains: apiChains(g, env)}
+		Chains: apiChains(g, env),
+		Keys:   keys, Anonymous: sec.anonymous, RateLimits: sec.limits, AuditData: g.dataDir,
+		LabelData: g.dataDir, LabelSource: env.labels}
 	if reg != nil {
 		cfg.Transfers = reg
 	}

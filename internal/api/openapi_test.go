@@ -71,6 +71,7 @@ func exampleServer(t *testing.T) (*api.Server, *httptest.Server) {
 	srv, _ := testServer(t, w, true, func(c *api.Config) {
 		c.AlertData, c.Transfers = data, exampleTransfers(t)
 		c.Chains, c.ChainLabels = exampleChains(t)
+		exampleSecurity(t, c)
 		c.Incidents = testIncidents(t)
 	})
 	ts := httptest.NewServer(srv.Handler())
@@ -288,6 +289,10 @@ func exampleRequest(t *testing.T, base string, o operation, name string) *http.R
 				if err != nil {
 					t.Fatal(err)
 				}
+				// A text body (a TagPack's YAML) goes as it is.
+				if text, ok := ex.Value.Value.(string); ok && !strings.Contains(mediaType, "json") {
+					b = []byte(text)
+				}
 				body = bytes.NewReader(b)
 				header.Set("Content-Type", mediaType)
 			}
@@ -302,6 +307,11 @@ func exampleRequest(t *testing.T, base string, o operation, name string) *http.R
 		t.Fatal(err)
 	}
 	req.Header = header
+	// Operations that need a key get the example server's, except in
+	// the examples that show what happens without one.
+	if needsKey(o.op) && name != "no-key" {
+		req.Header.Set("X-API-Key", exampleAdminKey)
+	}
 	return req
 }
 

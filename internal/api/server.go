@@ -33,6 +33,8 @@
 //	GET  /api/v1/incidents/stats           count and USD per year, actor, victim type, vector or chain; ?by and the list's filters
 //	GET  /api/v1/incidents/reconciliation  the registry against published figures
 //	GET  /api/v1/search?q=                 addresses, transactions, blocks, clusters, actors, incidents and labels matching q; ?limit
+//	POST /api/v1/labels/imports            import a label source (TagPack YAML, CSV, ...); ?format
+//	GET  /api/v1/audit                     the audit log of writes (admin); ?cursor, ?limit
 //	GET  /api/v1/openapi.json              this API's OpenAPI 3.1 document (openapi.json)
 //	GET  /healthz                          liveness and index size
 //	GET  /metrics                          Prometheus exposition
@@ -47,6 +49,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/chaintrace/chaintrace/internal/auth"
 	"github.com/chaintrace/chaintrace/internal/labels"
 	"github.com/chaintrace/chaintrace/internal/screen"
 	"github.com/prometheus/client_golang/prometheus"
@@ -131,6 +134,26 @@ type Config struct {
 	// how often an idle stream sends a comment (defaults DefaultAlertPoll
 	// and DefaultHeartbeat).
 	AlertPoll, Heartbeat time.Duration
+	// Keys authenticates API keys (auth.Keyring); nil turns
+	// authentication off: every request may use every route.
+	Keys Authenticator
+	// Anonymous is the role of requests without a key when Keys is set:
+	// auth.RoleRead lets them read, auth.RoleNone refuses them all but
+	// /healthz and the OpenAPI document.
+	Anonymous auth.Role
+	// RateLimits are the token buckets per key and per anonymous client
+	// IP; the zero value limits nothing.
+	RateLimits RateLimits
+	// AuditData is the data directory whose audit log (AuditPath) gets a
+	// line per request with a write method and serves GET
+	// /api/v1/audit; empty keeps no log.
+	AuditData string
+	// LabelData is the data directory label imports (POST
+	// /api/v1/labels/imports) write into, and LabelSource the label
+	// store the index is rebuilt from afterwards; an empty LabelData
+	// answers that imports are unavailable.
+	LabelData   string
+	LabelSource IndexSource
 	// Incidents is the incident registry the incident routes serve; nil
 	// answers that incidents are unavailable.
 	Incidents *IncidentRegistry
@@ -146,6 +169,7 @@ type Server struct {
 	metrics  *metrics
 	mux      *http.ServeMux
 	ids      *idGen
+	sec      *security
 	inc      *incidentIndex
 	// stopping ends the alert streams when the server shuts down.
 	stopping context.Context
@@ -190,12 +214,14 @@ func NewServer(cfg Config) *Server {
 		s.reg = prometheus.NewRegistry()
 	}
 	s.metrics = newMetrics(s.reg, own, s)
+	s.sec = newSecurity(cfg, s.reg)
 	s.routes()
 	return s
 }
 
 // route is one row of the route table: a ServeMux pattern and its
-// handler.
+// handler. The role a route needs is its method's unless routeRoles
+// (auth.go) says otherwise.
 type route struct {
 	pattern string
 	handler http.HandlerFunc
@@ -231,6 +257,8 @@ func (s *Server) routeTable() []route {
 		{"GET /api/v1/incidents/stats", s.handleIncidentStats},
 		{"GET /api/v1/incidents/reconciliation", s.handleIncidentReconciliation},
 		{"GET /api/v1/search", s.handleSearch},
+		{"POST /api/v1/labels/imports", s.handleLabelImport},
+		{"GET /api/v1/audit", s.handleAudit},
 		{"GET /api/v1/openapi.json", s.handleOpenAPI},
 		{"GET /healthz", s.handleHealth},
 		{"GET /metrics", metrics.ServeHTTP},
@@ -240,7 +268,7 @@ func (s *Server) routeTable() []route {
 func (s *Server) routes() {
 	m := http.NewServeMux()
 	for _, rt := range s.routeTable() {
-		m.HandleFunc(rt.pattern, rt.handler)
+		m.HandleFunc(rt.pattern, s.guard(rt.pattern, rt.handler))
 	}
 	s.mux = m
 }

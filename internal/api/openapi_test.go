@@ -59,8 +59,8 @@ func exampleAlerts(w *world) []monitor.Alert {
 
 // exampleServer is a real HTTP server over the test world, with its label
 // store, the example alert journal, the example transfer registry, the
-// chain stores of chains_test.go and the test incident registry: what
-// the document's examples describe.
+// chain stores of chains_test.go, the test incident registry, the
+// example trace jobs and cases: what the document's examples describe.
 func exampleServer(t *testing.T) (*api.Server, *httptest.Server) {
 	t.Helper()
 	w := newWorld(t)
@@ -73,6 +73,7 @@ func exampleServer(t *testing.T) (*api.Server, *httptest.Server) {
 		c.Chains, c.ChainLabels = exampleChains(t)
 		exampleSecurity(t, c)
 		c.Incidents = testIncidents(t)
+		c.Traces, c.Cases = exampleTraces(t), exampleCases(t)
 	})
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)

@@ -26,6 +26,9 @@ type Problem struct {
 	Detail    string `json:"detail,omitempty"`
 	Instance  string `json:"instance,omitempty"`
 	RequestID string `json:"request_id,omitempty"`
+	// Field names the request body's field at fault ("from[1]",
+	// "graph.nodes[3].chain") in a validation problem.
+	Field string `json:"field,omitempty"`
 }
 
 // problemKind is one kind of problem: its type slug, title and status.
@@ -58,6 +61,14 @@ func newProblem(r *http.Request, k problemKind, detail string) *Problem {
 		Type: problemBase + k.slug, Title: k.title, Status: k.status, Detail: detail,
 		Instance: r.URL.Path, RequestID: requestID(r.Context()),
 	}
+}
+
+// fieldProblem returns a problem of kind k about the body field named
+// field of request r.
+func fieldProblem(r *http.Request, k problemKind, field, detail string) *Problem {
+	p := newProblem(r, k, field+": "+detail)
+	p.Field = field
+	return p
 }
 
 // statusProblem returns the about:blank problem of a bare HTTP status.

@@ -35,6 +35,16 @@
 //	GET  /api/v1/search?q=                 addresses, transactions, blocks, clusters, actors, incidents and labels matching q; ?limit
 //	POST /api/v1/labels/imports            import a label source (TagPack YAML, CSV, ...); ?format
 //	GET  /api/v1/audit                     the audit log of writes (admin); ?cursor, ?limit
+//	POST /api/v1/traces                    start a trace job (202), or ?wait=30s for a small one (200 once done)
+//	GET  /api/v1/traces                    recent trace jobs; ?status, ?limit
+//	GET  /api/v1/traces/{id}               a job: status, timings, error, saved trace id and summary
+//	DELETE /api/v1/traces/{id}             cancel a queued or running job
+//	GET  /api/v1/traces/{id}/result        a done job's result; ?format=json|csv|dot, ?table
+//	POST /api/v1/cases                     save a new investigation case (201)
+//	GET  /api/v1/cases                     every case's summary, most recently updated first
+//	GET  /api/v1/cases/{id}                a case, its version as ETag
+//	PUT  /api/v1/cases/{id}                replace a case; If-Match its version (412 when stale)
+//	DELETE /api/v1/cases/{id}              delete a case; If-Match optional
 //	GET  /api/v1/openapi.json              this API's OpenAPI 3.1 document (openapi.json)
 //	GET  /healthz                          liveness and index size
 //	GET  /metrics                          Prometheus exposition
@@ -157,6 +167,12 @@ type Config struct {
 	// Incidents is the incident registry the incident routes serve; nil
 	// answers that incidents are unavailable.
 	Incidents *IncidentRegistry
+	// Traces configures the trace jobs (traces.go); without a Tracer the
+	// trace routes answer that tracing is unavailable.
+	Traces TraceConfig
+	// Cases keeps investigation cases (cases.go); nil answers that the
+	// case routes are unavailable.
+	Cases CaseStore
 }
 
 // Server is the HTTP API. Its handler is safe for concurrent use.
@@ -171,6 +187,7 @@ type Server struct {
 	ids      *idGen
 	sec      *security
 	inc      *incidentIndex
+	traces   *traceJobs
 	// stopping ends the alert streams when the server shuts down.
 	stopping context.Context
 	stop     context.CancelFunc
@@ -215,6 +232,7 @@ func NewServer(cfg Config) *Server {
 	}
 	s.metrics = newMetrics(s.reg, own, s)
 	s.sec = newSecurity(cfg, s.reg)
+	s.traces = newTraceJobs(cfg.Traces, s.log)
 	s.routes()
 	return s
 }
@@ -259,6 +277,16 @@ func (s *Server) routeTable() []route {
 		{"GET /api/v1/search", s.handleSearch},
 		{"POST /api/v1/labels/imports", s.handleLabelImport},
 		{"GET /api/v1/audit", s.handleAudit},
+		{"POST /api/v1/traces", s.handleStartTrace},
+		{"GET /api/v1/traces", s.handleTraceJobs},
+		{"GET /api/v1/traces/{id}", s.handleTraceJob},
+		{"DELETE /api/v1/traces/{id}", s.handleCancelTrace},
+		{"GET /api/v1/traces/{id}/result", s.handleTraceResult},
+		{"POST /api/v1/cases", s.handleCreateCase},
+		{"GET /api/v1/cases", s.handleCases},
+		{"GET /api/v1/cases/{id}", s.handleCase},
+		{"PUT /api/v1/cases/{id}", s.handleUpdateCase},
+		{"DELETE /api/v1/cases/{id}", s.handleDeleteCase},
 		{"GET /api/v1/openapi.json", s.handleOpenAPI},
 		{"GET /healthz", s.handleHealth},
 		{"GET /metrics", metrics.ServeHTTP},
@@ -325,6 +353,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		BaseContext: func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
 	srv.RegisterOnShutdown(s.stopStreams)
+	srv.RegisterOnShutdown(s.CloseTraces)
 	s.log.LogAttrs(ctx, slog.LevelInfo, "api listening", slog.String("addr", ln.Addr().String()))
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

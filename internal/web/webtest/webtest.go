@@ -119,11 +119,26 @@ func NeedBrowser(t *testing.T) {
 	}
 }
 
+// Config says where the scenario starts the graph, what it screens, and
+// the API key it saves a case with.
+type Config struct {
+	// Chain and Address start the graph.
+	Chain, Address string
+	// Screen are the lines pasted into the screening form ("address" or
+	// "chain,address"), one result row each.
+	Screen []string
+	// APIKey, when set, is entered in the settings dialog and used to
+	// save the expanded graph as a case, which the scenario reopens
+	// from the cases page.
+	APIKey string
+}
+
 // Scenario drives the web interface at base: the incident dashboard,
-// an incident, the graph from address on chain expanded twice (by
-// keyboard), and a screening of the pasted screenAddrs, with a
-// screenshot after each step.
-func Scenario(t *testing.T, base, chain, address string, screenAddrs []string) {
+// an incident, the graph expanded twice (by keyboard) and exported as
+// PNG, a case saved and reopened (with c.APIKey), and a screening, with
+// a screenshot after each step.
+func Scenario(t *testing.T, base string, c Config) {
+	chain, address, screenAddrs := c.Chain, c.Address, c.Screen
 	NeedBrowser(t)
 	dir := ArtefactDir(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
@@ -239,15 +254,49 @@ func Scenario(t *testing.T, base, chain, address string, screenAddrs []string) {
 		t.Errorf("the graph did not grow with each expansion: %d, %d, %d", before, after1, after2)
 	}
 
+	if c.APIKey != "" {
+		const sameNodes = `(() => { const b = document.getElementById('graphbox'); return !!b && b.getAttribute('aria-busy') !== 'true' && +(b.dataset.nodes || 0) === %d; })()`
+		step("06-case-saved",
+			chromedp.Click(chromedp.CSS(`#settings-btn`)),
+			chromedp.WaitVisible(chromedp.CSS(`#settings input[name=key]`)),
+			chromedp.SetValue(chromedp.CSS(`#settings input[name=key]`), c.APIKey),
+			chromedp.Click(chromedp.CSS(`#settings button[value=save]`)),
+			chromedp.SetValue(chromedp.CSS(`#view input[name=name]`), "end-to-end test case"),
+			chromedp.Click(chromedp.CSS(`#save-case`)),
+			chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+				_, err := chromedp.Poll[string](`location.hash.startsWith('#/graph?case=') ? location.hash : (document.querySelector('#view .error') ? 'error: ' + document.querySelector('#view .error').textContent : '')`,
+					chromedp.WithPollingTimeout(10*time.Second))(ctx, tg)
+				return err
+			}),
+			chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+				if e, _ := chromedp.Evaluate[string](`document.querySelector('#view .error') ? document.querySelector('#view .error').textContent : ''`)(ctx, tg); e != "" {
+					return fmt.Errorf("saving the case: %s", e)
+				}
+				return nil
+			}),
+			shot("06-case-saved"))
+		step("07-case-reopened",
+			chromedp.Navigate(base+"/#/cases"),
+			chromedp.WaitVisible(chromedp.CSS(`#view table tbody tr a`)),
+			shot("07a-cases"),
+			chromedp.Click(chromedp.CSS(`#view table tbody tr a`)),
+			chromedp.WaitVisible(chromedp.CSS(`#graphbox svg .gnode`)),
+			chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+				_, err := chromedp.Poll[bool](fmt.Sprintf(sameNodes, after2), chromedp.WithPollingTimeout(10*time.Second))(ctx, tg)
+				return err
+			}),
+			shot("07b-case-reopened"))
+	}
+
 	var rows int
-	step("06-screening",
+	step("09-screening",
 		chromedp.Navigate(base+"/#/screen"),
 		chromedp.WaitVisible(chromedp.CSS(`#screen-input`)),
 		chromedp.SetValue(chromedp.CSS(`#screen-input`), strings.Join(screenAddrs, "\n")),
 		chromedp.Click(chromedp.CSS(`#screen-run`)),
 		chromedp.WaitVisible(chromedp.CSS(`table.screen-results tbody tr`)),
 		eval(`document.querySelectorAll('table.screen-results tbody tr').length`, &rows),
-		shot("06-screening"))
+		shot("09-screening"))
 	if rows != len(screenAddrs) {
 		t.Errorf("screening shows %d rows for %d addresses", rows, len(screenAddrs))
 	}

@@ -15,5 +15,5 @@ func TestAgainstRunningServer(t *testing.T) {
 		t.Skip("CHAINTRACE_WEB_URL not set")
 	}
 	chain, addr, _ := strings.Cut(os.Getenv("CHAINTRACE_WEB_START"), ":")
-	Scenario(t, strings.TrimSuffix(base, "/"), chain, addr, []string{addr})
+	Scenario(t, strings.TrimSuffix(base, "/"), Config{Chain: chain, Address: addr, Screen: []string{addr}, APIKey: os.Getenv("CHAINTRACE_WEB_KEY")})
 }

@@ -95,6 +95,12 @@ func (a *auditLog) begin(r *http.Request) *auditRecord {
 	return rec
 }
 
+// wroteStatus reports whether a response's status has been sent.
+func wroteStatus(w http.ResponseWriter) bool {
+	rec, ok := w.(*recorder)
+	return ok && rec.wrote
+}
+
 // statusOf returns the status a response was sent with.
 func statusOf(w http.ResponseWriter) int {
 	if rec, ok := w.(*recorder); ok && rec.wrote {
@@ -103,12 +109,16 @@ func statusOf(w http.ResponseWriter) int {
 	return http.StatusOK
 }
 
-// finish completes rec with the response's status and appends it. The
-// body is hashed whole, up to limit bytes, whether or not the handler
+// finish completes rec with the response's status and appends it; a
+// handler that did not return (it panicked) before sending one is
+// recorded as the 500 the server answers. The body is hashed whole, up to limit bytes, whether or not the handler
 // read it: a refused write's digest is the one its retry would have. A
 // failure to write is logged: the request is already answered.
-func (a *auditLog) finish(ctx context.Context, log *slog.Logger, rec *auditRecord, w http.ResponseWriter, limit int64) {
+func (a *auditLog) finish(ctx context.Context, log *slog.Logger, rec *auditRecord, w http.ResponseWriter, limit int64, returned bool) {
 	rec.entry.Status = statusOf(w)
+	if !returned && !wroteStatus(w) {
+		rec.entry.Status = http.StatusInternalServerError
+	}
 	if rec.body != nil && rec.body.n < limit {
 		_, _ = io.Copy(io.Discard, io.LimitReader(rec.body, limit-rec.body.n))
 	}

@@ -120,11 +120,19 @@ func (s *Server) guard(pattern string, h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		sec := s.sec
 		var rec *auditRecord
+		// returned stays false when the handler panics, which the
+		// server answers with a 500 the audit line must show.
+		returned := false
 		if sec.audit != nil && !readMethod(r.Method) {
 			rec = sec.audit.begin(r)
-			defer sec.audit.finish(r.Context(), s.log, rec, w, s.cfg.MaxBodyBytes)
+			defer func() { sec.audit.finish(r.Context(), s.log, rec, w, s.cfg.MaxBodyBytes, returned) }()
 		}
 		c, ok := s.authenticate(w, r, need)
+		if ok && c.KeyID != "" {
+			if rw, isRec := w.(*recorder); isRec {
+				rw.key = c.KeyID
+			}
+		}
 		if rec != nil {
 			rec.entry.Role = c.Role.String()
 			if c.KeyID != "" && ok {
@@ -134,14 +142,17 @@ func (s *Server) guard(pattern string, h http.HandlerFunc) http.HandlerFunc {
 			}
 		}
 		if !ok {
+			returned = true
 			return
 		}
 		if sec.limits != nil && need != auth.RoleNone && !sec.limits.allow(w, r, c) {
 			sec.refused.WithLabelValues("rate_limited").Inc()
 			writeProblem(w, newProblem(r, probRateLimited, "the rate limit of "+limitName(c)+" is spent; retry after Retry-After seconds"))
+			returned = true
 			return
 		}
 		h(w, r)
+		returned = true
 	}
 }
 

@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"net/http"
 	"os"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/chaintrace/chaintrace/internal/api"
 	"github.com/chaintrace/chaintrace/internal/auth"
+	"github.com/chaintrace/chaintrace/internal/kyt"
 )
 
 // keyed is a server with a keyring over a data directory and a key of
@@ -286,4 +288,47 @@ func TestAuditLog(t *testing.T) {
 	}
 	problem(t, do(h, "GET", "/api/v1/audit?cursor=7", "", "X-API-Key", k.admin), 400, "urn:chaintrace:problem:unknown-cursor")
 	problem(t, do(h, "GET", "/api/v1/audit?limit=0", "", "X-API-Key", k.admin), 400, "urn:chaintrace:problem:invalid-parameter")
+}
+
+// panickingRegistry is a transfer registry whose registration panics.
+type panickingRegistry struct{ api.TransferRegistry }
+
+// Register panics, as a handler's bug would.
+func (panickingRegistry) Register(context.Context, kyt.Request) (kyt.Transfer, error) {
+	panic("registry exploded")
+}
+
+// TestAuditPanicAndAccessLog checks that a write whose handler panics is
+// audited with the 500 the server answers, and that the access log names
+// the key.
+func TestAuditPanicAndAccessLog(t *testing.T) {
+	data := t.TempDir()
+	_, tok, err := auth.Create(t.Context(), data, auth.RoleWrite, "w", time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kr, err := auth.OpenKeyring(data, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, logs := testServer(t, newWorld(t), true, func(c *api.Config) {
+		c.Keys, c.Anonymous, c.AuditData, c.Transfers = kr, auth.RoleRead, data, panickingRegistry{}
+	})
+	id, _, _ := auth.ParseToken(tok)
+	rec := do(srv.Handler(), "POST", "/api/v1/transfers", transferBody, "X-API-Key", tok, "X-Request-Id", "boom-2")
+	problem(t, rec, 500, "urn:chaintrace:problem:internal")
+	b, err := os.ReadFile(api.AuditPath(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var e api.AuditEntry
+	if err := json.Unmarshal(b, &e); err != nil {
+		t.Fatalf("%v: %s", err, b)
+	}
+	if e.Status != 500 || e.Key != id || e.RequestID != "boom-2" {
+		t.Errorf("audit entry %+v, want status 500 by key %s", e, id)
+	}
+	if !strings.Contains(logs.String(), `"key":"`+id+`"`) {
+		t.Errorf("the access log does not name key %s:\n%s", id, logs)
+	}
 }

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -75,7 +76,8 @@ type recorder struct {
 	status  int
 	bytes   int64
 	wrote   bool
-	swallow bool // the handler's own body was replaced by a problem
+	swallow bool   // the handler's own body was replaced by a problem
+	key     string // the API key id the request authenticated with (auth.go)
 }
 
 // WriteHeader sends the status; an error status without a JSON body type
@@ -192,6 +194,7 @@ func (s *Server) finish(rec *recorder, r *http.Request, start time.Time) {
 			slog.Int64("bytes", rec.bytes),
 			slog.Duration("duration", elapsed),
 			slog.String("remote", r.RemoteAddr),
+			slog.String("key", cmp.Or(rec.key, "anonymous")),
 		)
 	}
 }

@@ -216,6 +216,9 @@ func newServeCmd(g *globals) *cobra.Command {
   GET  /api/v1/incidents/{id}, GET /api/v1/incidents/reconciliation
   GET  /api/v1/incidents/stats?by=year|actor|victim_type|vector|chain&from=&to=&actor=
   GET  /api/v1/search?q=    addresses, txs, blocks, clusters, actors, incidents, labels
+  POST /api/v1/traces[?wait=30s]  {"chain":"btc","from":["..."],"hops":6}: a trace job
+  GET  /api/v1/traces[/{id}[/result?format=json|csv|dot]], DELETE /api/v1/traces/{id}
+  POST /api/v1/cases, GET /api/v1/cases[/{id}], PUT|DELETE /api/v1/cases/{id} (If-Match)
   GET  /healthz, GET /metrics (Prometheus)
 
 The incident routes serve <data>/incidents when it holds a registry
@@ -287,7 +290,12 @@ func serveAPIWith(ctx context.Context, g *globals, addr, rules string, rescreenE
 	if cfg.Incidents, err = serveIncidents(ctx, g.dataDir); err != nil {
 		return err
 	}
+	tracer := newServeTracer(g, env)
+	defer tracer.Close()
+	cfg.Traces, cfg.Cases = api.TraceConfig{Tracer: tracer, Data: g.dataDir}, newServeCases(g)
 	srv := api.NewServer(cfg)
+	// Traces under way stop before the stores they read close.
+	defer srv.CloseTraces()
 	go reloadOnHUP(ctx, g, srv, env.labels, reg)
 	g.log.Info("serving", "addr", addr, "labelled_addresses", env.screener.Index().Len())
 	err = srv.Run(ctx, addr)

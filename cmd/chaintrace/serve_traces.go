@@ -1,0 +1,119 @@
+package main
+
+import (
+	"context"
+	"slices"
+	"sync"
+
+	"github.com/chaintrace/chaintrace/internal/addrs"
+	"github.com/chaintrace/chaintrace/internal/btc"
+	"github.com/chaintrace/chaintrace/internal/cases"
+	"github.com/chaintrace/chaintrace/internal/labels"
+	"github.com/chaintrace/chaintrace/internal/trace"
+	"github.com/chaintrace/chaintrace/internal/workspace"
+)
+
+// liveLabels labels traces from the server's label snapshot in use, so
+// that a label import reaches the traces started after it.
+type liveLabels struct{ live *labels.Live }
+
+// Lookup implements trace.Labeler.
+func (l liveLabels) Lookup(chain, address string) []labels.Label {
+	return l.live.Current().Lookup(chain, address)
+}
+
+// serveTracer is the API's tracer under serve: a workspace over the
+// chain stores openScreenEnv opened (a Pebble store opens once per
+// process) and the server's live labels, with services detected by
+// behaviour as chaintrace trace does. It opens on the first trace, so
+// that the detection, which reads every store, does not delay the
+// server's start; a failed open is retried by the next trace.
+type serveTracer struct {
+	g      *globals
+	env    *screenEnv
+	chains []string
+
+	mu sync.Mutex
+	ws *workspace.Workspace
+}
+
+// newServeTracer returns the tracer over env's stores.
+func newServeTracer(g *globals, env *screenEnv) *serveTracer {
+	t := &serveTracer{g: g, env: env}
+	for _, db := range env.stores {
+		switch m := db.Meta(); m.Chain {
+		case "btc":
+			t.chains = append(t.chains, btc.ChainID(m.Network))
+		case "eth":
+			t.chains = append(t.chains, workspace.ETHChainID(m.Network))
+		}
+	}
+	slices.Sort(t.chains)
+	return t
+}
+
+// Chains implements api.Tracer.
+func (t *serveTracer) Chains() []string { return t.chains }
+
+// workspace opens the workspace on first use.
+func (t *serveTracer) workspace(ctx context.Context) (*workspace.Workspace, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.ws != nil {
+		return t.ws, nil
+	}
+	ws, err := workspace.Open(ctx, t.g.dataDir, workspace.Options{Logger: t.g.log, DetectServices: true,
+		Stores: t.env.stores, Labels: liveLabels{t.env.labels}})
+	if err != nil {
+		return nil, err
+	}
+	t.ws = ws
+	return ws, nil
+}
+
+// Trace implements api.Tracer.
+func (t *serveTracer) Trace(ctx context.Context, p trace.Params) (*trace.Result, error) {
+	ws, err := t.workspace(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return ws.Trace(ctx, p)
+}
+
+// Units implements api.Tracer; before the workspace opens, amounts show
+// in base units.
+func (t *serveTracer) Units(ctx context.Context) trace.Units {
+	ws, err := t.workspace(ctx)
+	if err != nil {
+		return nil
+	}
+	return ws.Units(ctx)
+}
+
+// IncidentSources implements api.IncidentSources from the built-in
+// registry, as trace --incident does.
+func (t *serveTracer) IncidentSources(ctx context.Context, id, chain string) ([]string, []string, error) {
+	p := trace.Params{Chain: chain}
+	if err := addIncidentSources(ctx, &p, id); err != nil {
+		return nil, nil, err
+	}
+	return p.From, p.FromTxs, nil
+}
+
+// Close closes the workspace, leaving the stores to env.
+func (t *serveTracer) Close() error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.ws == nil {
+		return nil
+	}
+	return t.ws.Close()
+}
+
+// newServeCases returns the case store under --data, normalising the
+// addresses of case nodes as the chain routes do.
+func newServeCases(g *globals) *cases.Store {
+	return cases.New(g.dataDir, cases.Options{CheckAddress: func(chain, address string) (string, error) {
+		return addrs.Normalize(trace.AddrChain(chain), address)
+	}})
+}

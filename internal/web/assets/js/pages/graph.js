@@ -100,7 +100,7 @@ export async function graphPage(view, ctx) {
 
   const fg = new ForceGraph(box, {
     onExpand: (n, dir) => expand(n, dir),
-    onSelect: (n) => showDetail(n),
+    onSelect: (n) => { box.dataset.focus = n ? n.id : ''; showDetail(n); },
     onChange: (shown) => {
       status.textContent = `${shown.nodes.length} nodes, ${shown.edges.length} edges` + (fg.nodes.size !== shown.nodes.length ? ` (${fg.nodes.size} loaded)` : '');
       box.dataset.nodes = String(shown.nodes.length);

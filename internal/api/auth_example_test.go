@@ -4,8 +4,11 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -101,4 +104,42 @@ func needsKey(op *openapi3.Operation) bool {
 		}
 	}
 	return true
+}
+
+// TestOpenAPISecurity checks each operation's security and its 401, 403
+// and 429 responses against the role the server gives its route: open
+// routes accept anonymous callers alone, read routes anonymous callers
+// or a key, the others a key; a route that needs a key can answer 401
+// and 429, one above read 403 too.
+func TestOpenAPISecurity(t *testing.T) {
+	srv, ts := exampleServer(t)
+	doc, _ := servedDocument(t, ts.URL)
+	for _, p := range srv.RoutePatterns() {
+		method, path, _ := strings.Cut(strings.ReplaceAll(p, "...}", "}"), " ")
+		item := doc.Paths.Value(path)
+		if item == nil || item.GetOperation(method) == nil {
+			continue // TestOpenAPIDescribesEveryRoute reports it
+		}
+		op := item.GetOperation(method)
+		role := api.RouteRole(p)
+		var got []string
+		if op.Security != nil {
+			for _, req := range *op.Security {
+				names := slices.Sorted(maps.Keys(req))
+				got = append(got, "{"+strings.Join(names, ",")+"}")
+			}
+		}
+		want := map[string][]string{
+			"none": {"{}"}, "read": {"{}", "{bearer}", "{apiKey}"},
+			"write": {"{bearer}", "{apiKey}"}, "admin": {"{bearer}", "{apiKey}"},
+		}[role]
+		if !slices.Equal(got, want) {
+			t.Errorf("%s (role %s): security %v, want %v", p, role, got, want)
+		}
+		for code, need := range map[string]bool{"401": role != "none", "429": role != "none", "403": role == "write" || role == "admin"} {
+			if has := op.Responses.Value(code) != nil; has != need {
+				t.Errorf("%s (role %s): response %s declared %v, want %v", p, role, code, has, need)
+			}
+		}
+	}
 }

@@ -84,12 +84,21 @@ func TestServeTraces(t *testing.T) {
 	if code := send("POST", "/api/v1/traces?wait=30s", `{"chain":"eth-sim","from":["`+w.Alice.Hex()+`"],"hops":2}`, &j); code != 200 || j.Status != "done" || j.Summary.Edges == 0 {
 		t.Fatalf("eth trace: %d %+v", code, j)
 	}
+	var p api.Problem
+	if code := send("POST", "/api/v1/traces", `{"chain":"btc","incident":"no-such-incident"}`, &p); code != 400 || p.Field != "incident" || !strings.Contains(p.Detail, "no incident") {
+		t.Errorf("an unknown incident: %d %+v", code, p)
+	}
+	// An incident's attacker addresses, which the store of 2009 never
+	// saw: the job starts from them and fails in the engine.
+	if code := send("POST", "/api/v1/traces?wait=30s", `{"chain":"btc","incident":"2018-09-zaif"}`, &j); code != 200 || j.Status != "failed" ||
+		j.Params.Incident != "2018-09-zaif" || len(j.Params.From) != 2 || j.Error == nil || !strings.Contains(j.Error.Detail, "no activity") {
+		t.Errorf("an incident's trace: %d %+v %+v", code, j, j.Error)
+	}
 	var c cases.Case
 	body := `{"name":"First payment","graph":{"nodes":[{"id":"a","chain":"btc","address":"` + querytest.Hal + `"}]},"traces":["` + j.TraceID + `"]}`
 	if code := send("POST", "/api/v1/cases", body, &c); code != 201 || c.Version != 1 {
 		t.Fatalf("case: %d %+v", code, c)
 	}
-	var p api.Problem
 	if code := send("POST", "/api/v1/cases", `{"name":"x","graph":{"nodes":[{"id":"a","chain":"btc","address":"1Q2TWHE3GMdB6BZKafqwxXtWAWgFt5Jvm4"}]}}`, &p); code != 400 || p.Field != "graph.nodes[0].address" {
 		t.Errorf("a case with a bad address: %d %+v", code, p)
 	}

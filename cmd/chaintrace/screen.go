@@ -19,6 +19,7 @@ import (
 	"github.com/chaintrace/chaintrace/internal/model"
 	"github.com/chaintrace/chaintrace/internal/screen"
 	"github.com/chaintrace/chaintrace/internal/store"
+	"github.com/chaintrace/chaintrace/internal/web"
 	"github.com/spf13/cobra"
 )
 
@@ -220,6 +221,7 @@ func newServeCmd(g *globals) *cobra.Command {
   GET  /api/v1/traces[/{id}[/result?format=json|csv|dot]], DELETE /api/v1/traces/{id}
   POST /api/v1/cases, GET /api/v1/cases[/{id}], PUT|DELETE /api/v1/cases/{id} (If-Match)
   GET  /healthz, GET /metrics (Prometheus)
+  GET  /                         the web interface (search, incidents, graph, screening)
 
 The incident routes serve <data>/incidents when it holds a registry
 (with its published.yaml, if any), else the registry built in.
@@ -294,6 +296,7 @@ func serveAPIWith(ctx context.Context, g *globals, addr, rules string, rescreenE
 	defer tracer.Close()
 	cfg.Traces, cfg.Cases = api.TraceConfig{Tracer: tracer, Data: g.dataDir}, newServeCases(g)
 	srv := api.NewServer(cfg)
+	srv.MountUI(web.Handler())
 	// Traces under way stop before the stores they read close.
 	defer srv.CloseTraces()
 	go reloadOnHUP(ctx, g, srv, env.labels, reg)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"strconv"
@@ -10,6 +11,8 @@ import (
 
 	"github.com/chaintrace/chaintrace/internal/api"
 	"github.com/chaintrace/chaintrace/internal/auth"
+	"github.com/chaintrace/chaintrace/internal/kyt"
+	"github.com/chaintrace/chaintrace/internal/labels"
 	"github.com/spf13/cobra"
 )
 
@@ -159,4 +162,26 @@ func parseServeSecurity(anonymous, rateLimit string) (serveSecurity, error) {
 	}
 	sec.limits = l
 	return sec, nil
+}
+
+// importedLabels is the label source the API rebuilds its index from
+// after a label import over the API. Rebuilding it takes the label
+// store's new snapshot, which the KYT poll would then find unchanged:
+// so it re-screens the registered transfers itself, in the background,
+// as SIGHUP does, rather than making the import's client wait for it.
+type importedLabels struct {
+	ctx    context.Context
+	g      *globals
+	labels *labels.Live
+	reg    *kyt.Registry
+}
+
+// Index rebuilds the index and starts the re-screening.
+func (l importedLabels) Index(ctx context.Context) (*labels.Index, error) {
+	ix, err := l.labels.Index(ctx)
+	if err != nil {
+		return nil, err
+	}
+	go rescreenKYT(l.ctx, l.g, l.reg)
+	return ix, nil
 }

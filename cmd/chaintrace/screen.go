@@ -285,7 +285,7 @@ func serveAPIWith(ctx context.Context, g *globals, addr, rules string, rescreenE
 	cfg := api.Config{Screener: env.screener, Labels: env.labels, Logger: g.log, Version: "dev", AlertData: g.dataDir,
 		Chains: apiChains(g, env),
 		Keys:   keys, Anonymous: sec.anonymous, RateLimits: sec.limits, AuditData: g.dataDir,
-		LabelData: g.dataDir, LabelSource: env.labels}
+		LabelData: g.dataDir, LabelSource: importedLabels{ctx, g, env.labels, reg}}
 	if reg != nil {
 		cfg.Transfers = reg
 	}

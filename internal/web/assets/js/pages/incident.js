@@ -6,6 +6,7 @@ import { h, s, clear, loading, empty, errorBox, notice, table, dl, usd, amount, 
 import { api, chains, isAbort } from '../api.js';
 
 const DECIMALS = { BTC: 8, ETH: 18, USDT: 6, USDC: 6 };
+const ROLE_FILL = { source: '#d62828', hop: '#8a94a3', holding: '#f4a261', mixer: '#7b2cbf', bridge: '#e9c46a', limit: '#c9ced6' };
 const pretty = (x) => String(x || '').replace(/_/g, ' ');
 const sourceLink = (src) => h('a', { href: src.url, rel: 'noopener noreferrer', target: '_blank' }, src.title || src.url);
 
@@ -58,7 +59,7 @@ export function flowDiagram(result) {
   }
   const colKeys = [...cols.keys()].sort((a, b) => a - b);
   const colIndex = new Map(colKeys.map((c, i) => [c, i]));
-  const W = Math.max(720, colKeys.length * 170), colW = (W - 200) / Math.max(1, colKeys.length - 1 || 1);
+  const W = Math.max(720, colKeys.length * 180), colW = (W - 200) / Math.max(1, colKeys.length - 1 || 1);
   const scale = 40;
   const height = (n) => Math.max(6, Math.min(60, Math.sqrt(n.w) * scale));
   const colHeights = [...cols.values()].map((c) => c.reduce((a, n) => a + height(n) + 16, 0));
@@ -92,14 +93,20 @@ export function flowDiagram(result) {
   }
   for (const n of list) {
     const lab = (n.labels && n.labels[0]) || null;
-    const fill = n.role === 'source' ? '#d62828' : n.role === 'holding' ? '#f4a261' : n.role === 'mixer' ? '#7b2cbf' : lab ? categoryColour(lab.category) : '#8a94a3';
+    const fill = ROLE_FILL[n.role] || (lab ? categoryColour(lab.category) : '#8a94a3');
+    const name = lab ? (lab.label.length > 20 ? lab.label.slice(0, 19) + '…' : lab.label) : short(n.address, 5);
     const a = s('a', { href: addrHref(n.chain, n.address) },
       s('rect', { x: n.x, y: n.y, width: 12, height: n.h, fill, rx: 2 }),
-      s('text', { x: n.x + 16, y: n.y + Math.min(n.h, 12) / 2 + 8, 'font-size': '10', fill: '#1b2430', text: (lab ? (lab.label.length > 24 ? lab.label.slice(0, 23) + '…' : lab.label) + ' · ' : '') + short(n.address, 5) + (n.role !== 'hop' ? ' (' + n.role + ')' : '') }),
+      s('text', { x: n.x + 16, y: n.y + Math.min(n.h, 12) / 2 + 8, 'font-size': '10', fill: '#1b2430', text: name }),
       s('title', { text: `${n.address} · ${n.role}${lab ? ' · ' + lab.label : ''}` }));
     svg.appendChild(a);
   }
-  return h('div', { class: 'flow' }, svg, hidden ? h('p', { class: 'muted' }, `${hidden} smaller addresses left out of the diagram; the tables list everything.`) : null);
+  const legend = h('div', { class: 'legend' }, [['source', 'source'], ['hop', 'hop'], ['endpoint', 'endpoint (service; colour by category)'], ['holding', 'still held'], ['mixer', 'mixer'], ['limit', 'beyond the limits']].map(([r, text]) => {
+    const sw = h('span', { class: 'sw' });
+    sw.style.background = ROLE_FILL[r] || categoryColour('exchange');
+    return h('span', null, sw, text);
+  }));
+  return h('div', { class: 'flow' }, svg, legend, hidden ? h('p', { class: 'muted' }, `${hidden} smaller addresses left out of the diagram; the tables list everything.`) : null);
 }
 
 function traceTables(result) {
@@ -129,7 +136,15 @@ async function runTrace(box, rec, chain, signal) {
   clear(box).appendChild(loading('Starting a trace on ' + chain + '…'));
   let job;
   try {
-    job = await api('/traces', { method: 'POST', body: { incident: rec.id, chain }, signal });
+    try {
+      job = await api('/traces', { method: 'POST', body: { incident: rec.id, chain }, signal });
+    } catch (e) {
+      // A tracer that reads another registry than the incident routes
+      // does not know the record: start from its addresses instead.
+      const from = (rec.addresses || []).filter((a) => a.chain === chain && !/victim/i.test(a.role || '')).map((a) => a.address);
+      if (!(e.status === 400 && /incident/i.test(e.detail || '') && from.length)) throw e;
+      job = await api('/traces', { method: 'POST', body: { chain, from }, signal });
+    }
     const t0 = Date.now();
     while (!['done', 'failed', 'cancelled'].includes(job.status)) {
       clear(box).appendChild(loading(`Tracing (${job.status}, ${Math.round((Date.now() - t0) / 1000)} s)…`));

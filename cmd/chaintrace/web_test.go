@@ -3,25 +3,30 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	shipped "github.com/chaintrace/chaintrace/data"
 	"github.com/chaintrace/chaintrace/internal/sim/truth"
 	"github.com/chaintrace/chaintrace/internal/web/webtest"
 )
 
-// TestWebUI builds the demo's data (a small world with its four heists,
-// labels and incidents), serves it with "chaintrace serve" in-process,
-// and drives the web interface in headless Chromium: the incident
-// dashboard, an incident, the graph from a heist's source address
-// expanded twice, saved as a case and reopened, and a screening of every
-// heist's source addresses.
+// TestWebUI builds the demo's data (a small world with its four heists
+// and labels; the shipped incident registry with one of the heists added
+// as an incident), serves it with "chaintrace serve" in-process, and
+// drives the web interface in headless Chromium: the incident dashboard,
+// the heist's incident traced into a flow diagram, the graph from its
+// source address expanded twice, saved as a case and reopened, and a
+// screening of every heist's source addresses.
 // Screenshots go to $CHAINTRACE_ARTIFACTS/web (or the test's temporary
 // directory); a console error or uncaught exception fails it.
 func TestWebUI(t *testing.T) {
@@ -52,7 +57,51 @@ func TestWebUI(t *testing.T) {
 		t.Fatal("the world has no Bitcoin heist source to start the graph from")
 	}
 
-	// A write key, to save a case through the UI (reads are anonymous).
+	// The shipped registry and an incident of the demo world on top, in
+	// the data directory's own registry: the UI traces that one.
+	incDir := filepath.Join(dir, "incidents")
+	if err := os.MkdirAll(incDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	files, err := fs.Glob(shipped.Incidents, "incidents/*.yaml")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("shipped registry: %v", err)
+	}
+	for _, f := range files {
+		b, err := shipped.Incidents.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(incDir, filepath.Base(f)), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const demoIncident = "2024-01-demo-heist"
+	rec := fmt.Sprintf(`format: chaintrace-incidents/1
+incidents:
+  - id: %s
+    date: 2024-01-02
+    victim: {name: Demo heist (simulated), type: centralized_exchange}
+    chains: [%s]
+    usd: 1000000
+    usd_source: the demo world
+    vector: private_key_compromise
+    sources:
+      - {publisher: chaintrace demo, title: the simulated world, url: https://example.org/chaintrace-demo}
+    attribution:
+      actor: lazarusgroup
+      confidence: attributed_by_industry
+      sources:
+        - {publisher: chaintrace demo, title: the simulated world, url: https://example.org/chaintrace-demo}
+    addresses:
+      - {chain: %s, address: %s, role: attacker, source: https://example.org/chaintrace-demo}
+`, demoIncident, startChain, startChain, start)
+	if err := os.WriteFile(filepath.Join(incDir, "demo.yaml"), []byte(rec), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	// A write key, to trace and save a case through the UI (reads are
+	// anonymous).
 	out, err := run(t, "--data", dir, "apikey", "create", "--role", "write", "--name", "web test")
 	if err != nil {
 		t.Fatalf("apikey create: %v\n%s", err, out)
@@ -95,5 +144,5 @@ func TestWebUI(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	webtest.Scenario(t, base, webtest.Config{Chain: startChain, Address: start, Screen: screen, APIKey: key})
+	webtest.Scenario(t, base, webtest.Config{Chain: startChain, Address: start, Screen: screen, APIKey: key, Incident: demoIncident})
 }

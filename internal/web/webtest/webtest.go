@@ -128,10 +128,14 @@ type Config struct {
 	// Screen are the lines pasted into the screening form ("address" or
 	// "chain,address"), one result row each.
 	Screen []string
-	// APIKey, when set, is entered in the settings dialog and used to
-	// save the expanded graph as a case, which the scenario reopens
-	// from the cases page.
+	// APIKey, when set, is entered in the settings dialog (before the
+	// incident) and used to trace the incident and to save the expanded
+	// graph as a case, which the scenario reopens from the cases page.
 	APIKey string
+	// Incident, when set, is the incident the scenario opens from the
+	// dashboard; with APIKey it traces the funds and waits for the flow
+	// diagram and its tables. Empty opens the newest one, untraced.
+	Incident string
 }
 
 // Scenario drives the web interface at base: the incident dashboard,
@@ -208,11 +212,38 @@ func Scenario(t *testing.T, base string, c Config) {
 		chromedp.WaitVisible(chromedp.CSS(`.chart svg rect`)),
 		shot("01-dashboard"))
 
+	if c.APIKey != "" {
+		step("01b-api-key",
+			chromedp.Click(chromedp.CSS(`#settings-btn`)),
+			chromedp.WaitVisible(chromedp.CSS(`#settings input[name=key]`)),
+			chromedp.SetValue(chromedp.CSS(`#settings input[name=key]`), c.APIKey),
+			chromedp.Click(chromedp.CSS(`#settings button[value=save]`)),
+			chromedp.WaitNotVisible(chromedp.CSS(`#settings`)))
+	}
+	link := `table.incidents tbody tr a`
+	if c.Incident != "" {
+		link = `table.incidents tbody tr a[href="#/incident/` + c.Incident + `"]`
+	}
 	step("02-incident",
-		chromedp.Click(chromedp.CSS(`table.incidents tbody tr a`)),
+		chromedp.Click(chromedp.CSS(link)),
 		chromedp.WaitVisible(chromedp.CSS(`#incident-facts dl`)),
 		chromedp.WaitVisible(chromedp.CSS(`#incident-trace`)),
 		shot("02-incident"))
+	if c.Incident != "" && c.APIKey != "" {
+		step("02b-incident-traced",
+			chromedp.Click(chromedp.CSS(`#incident-trace button.trace-start`)),
+			chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+				got, err := chromedp.Poll[string](`document.querySelector('#incident-trace .flow svg rect') ? 'flow' : (document.querySelector('#incident-trace .error') ? 'error: ' + document.querySelector('#incident-trace .error').textContent : '')`,
+					chromedp.WithPollingTimeout(20*time.Second))(ctx, tg)
+				if err == nil && got != "flow" {
+					err = fmt.Errorf("tracing the incident: %s", got)
+				}
+				return err
+			}),
+			chromedp.WaitVisible(chromedp.CSS(`#incident-trace table.endpoints, #incident-trace table.holdings`)),
+			chromedp.ScrollIntoView(chromedp.CSS(`#incident-trace`)),
+			shot("02b-incident-traced"))
+	}
 
 	var before, after1, after2 int
 	step("03-graph",
@@ -291,10 +322,6 @@ func Scenario(t *testing.T, base string, c Config) {
 	if c.APIKey != "" {
 		const sameNodes = `(() => { const b = document.getElementById('graphbox'); return !!b && b.getAttribute('aria-busy') !== 'true' && +(b.dataset.nodes || 0) === %d; })()`
 		step("06-case-saved",
-			chromedp.Click(chromedp.CSS(`#settings-btn`)),
-			chromedp.WaitVisible(chromedp.CSS(`#settings input[name=key]`)),
-			chromedp.SetValue(chromedp.CSS(`#settings input[name=key]`), c.APIKey),
-			chromedp.Click(chromedp.CSS(`#settings button[value=save]`)),
 			chromedp.SetValue(chromedp.CSS(`#view input[name=name]`), "end-to-end test case"),
 			chromedp.Click(chromedp.CSS(`#save-case`)),
 			chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {

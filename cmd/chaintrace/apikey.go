@@ -139,10 +139,12 @@ func parseExpiry(s string) (time.Duration, error) {
 	return d, nil
 }
 
-// serveSecurity is what serve's --anonymous and --rate-limit say.
+// serveSecurity is what serve's --anonymous and --rate-limit say, and
+// the trace jobs' limits (--trace-workers and the like).
 type serveSecurity struct {
 	anonymous auth.Role
 	limits    api.RateLimits
+	traces    traceLimits
 }
 
 // parseServeSecurity reads --anonymous and --rate-limit.

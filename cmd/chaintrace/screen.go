@@ -194,6 +194,7 @@ func newServeCmd(g *globals) *cobra.Command {
 	var addr, rules string
 	var rescreenEvery time.Duration
 	var anonymous, rateLimit string
+	var traces traceLimits
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve the REST API (screening, labels, actors, chain data, metrics)",
@@ -240,6 +241,7 @@ noticed every --rescreen-every); SIGINT/SIGTERM shut down gracefully.`,
 			if err != nil {
 				return err
 			}
+			sec.traces = traces
 			return serveAPIWith(cmd.Context(), g, addr, rules, rescreenEvery, sec)
 		},
 	}
@@ -248,6 +250,7 @@ noticed every --rescreen-every); SIGINT/SIGTERM shut down gracefully.`,
 	cmd.Flags().DurationVar(&rescreenEvery, "rescreen-every", time.Minute, "how often to look for changed labels, incidents and traces, and for pending transfers (0: only on SIGHUP)")
 	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "listen address HOST:PORT")
 	cmd.Flags().StringVar(&rules, "rules", "", "risk rules file (YAML or JSON)")
+	traces.flags(cmd)
 	return cmd
 }
 
@@ -294,7 +297,7 @@ func serveAPIWith(ctx context.Context, g *globals, addr, rules string, rescreenE
 	}
 	tracer := newServeTracer(g, env)
 	defer tracer.Close()
-	cfg.Traces, cfg.Cases = api.TraceConfig{Tracer: tracer, Data: g.dataDir}, newServeCases(g)
+	cfg.Traces, cfg.Cases = sec.traces.config(tracer, g.dataDir), newServeCases(g)
 	srv := api.NewServer(cfg)
 	srv.MountUI(web.Handler())
 	// Traces under way stop before the stores they read close.

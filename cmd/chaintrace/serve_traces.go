@@ -4,14 +4,39 @@ import (
 	"context"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/chaintrace/chaintrace/internal/addrs"
+	"github.com/chaintrace/chaintrace/internal/api"
 	"github.com/chaintrace/chaintrace/internal/btc"
 	"github.com/chaintrace/chaintrace/internal/cases"
+	"github.com/chaintrace/chaintrace/internal/jobs"
 	"github.com/chaintrace/chaintrace/internal/labels"
 	"github.com/chaintrace/chaintrace/internal/trace"
 	"github.com/chaintrace/chaintrace/internal/workspace"
+	"github.com/spf13/cobra"
 )
+
+// traceLimits are serve's limits on trace jobs.
+type traceLimits struct {
+	workers, queue      int
+	timeout, maxTimeout time.Duration
+}
+
+// flags declares the limits' flags on serve.
+func (l *traceLimits) flags(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	fl.IntVar(&l.workers, "trace-workers", jobs.DefaultWorkers, "trace jobs (POST /api/v1/traces) run at once")
+	fl.IntVar(&l.queue, "trace-queue", jobs.DefaultQueue, "trace jobs that may wait for a worker; more are refused with 503")
+	fl.DurationVar(&l.timeout, "trace-timeout", jobs.DefaultTimeout, "a trace job's timeout when its request names none")
+	fl.DurationVar(&l.maxTimeout, "trace-max-timeout", jobs.DefaultMaxTimeout, "the longest timeout a trace job may ask for")
+}
+
+// config returns the API's trace configuration over tracer, saving
+// under data.
+func (l traceLimits) config(tracer api.Tracer, data string) api.TraceConfig {
+	return api.TraceConfig{Tracer: tracer, Data: data, Workers: l.workers, Queue: l.queue, Timeout: l.timeout, MaxTimeout: l.maxTimeout}
+}
 
 // liveLabels labels traces from the server's label snapshot in use, so
 // that a label import reaches the traces started after it.

@@ -73,10 +73,10 @@ func listenBrowser(ctx context.Context, errs *browserErrors, t *testing.T) {
 				}
 			}
 			msg := fmt.Sprintf("console.%s: %s", e.Type, strings.Join(parts, " "))
+			// Other console output is the page's business; the
+			// listener must not log through t, which may have ended.
 			if e.Type == runtime.ConsoleAPICalledTypeError || e.Type == runtime.ConsoleAPICalledTypeAssert {
 				errs.add(msg)
-			} else {
-				t.Log(msg)
 			}
 		case *runtime.EventExceptionThrown:
 			d := e.ExceptionDetails

@@ -295,7 +295,7 @@ func serveAPIWith(ctx context.Context, g *globals, addr, rules string, rescreenE
 	if cfg.Incidents, err = serveIncidents(ctx, g.dataDir); err != nil {
 		return err
 	}
-	tracer := newServeTracer(g, env)
+	tracer := newServeTracer(g, env, cfg.Incidents)
 	defer tracer.Close()
 	cfg.Traces, cfg.Cases = sec.traces.config(tracer, g.dataDir), newServeCases(g)
 	srv := api.NewServer(cfg)

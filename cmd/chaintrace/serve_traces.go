@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"sync"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"github.com/chaintrace/chaintrace/internal/api"
 	"github.com/chaintrace/chaintrace/internal/btc"
 	"github.com/chaintrace/chaintrace/internal/cases"
+	"github.com/chaintrace/chaintrace/internal/incident"
 	"github.com/chaintrace/chaintrace/internal/jobs"
 	"github.com/chaintrace/chaintrace/internal/labels"
 	"github.com/chaintrace/chaintrace/internal/trace"
@@ -57,14 +59,21 @@ type serveTracer struct {
 	g      *globals
 	env    *screenEnv
 	chains []string
+	// incidents is the registry the incident routes serve, which
+	// traces from an incident read too.
+	incidents []incident.Record
 
 	mu sync.Mutex
 	ws *workspace.Workspace
 }
 
-// newServeTracer returns the tracer over env's stores.
-func newServeTracer(g *globals, env *screenEnv) *serveTracer {
+// newServeTracer returns the tracer over env's stores, starting traces
+// from the incidents of reg.
+func newServeTracer(g *globals, env *screenEnv, reg *api.IncidentRegistry) *serveTracer {
 	t := &serveTracer{g: g, env: env}
+	if reg != nil {
+		t.incidents = reg.Records
+	}
 	for _, db := range env.stores {
 		switch m := db.Meta(); m.Chain {
 		case "btc":
@@ -115,14 +124,22 @@ func (t *serveTracer) Units(ctx context.Context) trace.Units {
 	return ws.Units(ctx)
 }
 
-// IncidentSources implements api.IncidentSources from the built-in
-// registry, as trace --incident does.
-func (t *serveTracer) IncidentSources(ctx context.Context, id, chain string) ([]string, []string, error) {
-	p := trace.Params{Chain: chain}
-	if err := addIncidentSources(ctx, &p, id); err != nil {
-		return nil, nil, err
+// IncidentSources implements api.IncidentSources from the registry the
+// incident routes serve, so that an incident the API lists can be
+// traced: its attacker addresses and theft transactions on chain (an
+// EVM chain of chaintrace's own naming takes Ethereum's).
+func (t *serveTracer) IncidentSources(_ context.Context, id, chain string) ([]string, []string, error) {
+	for i := range t.incidents {
+		if t.incidents[i].ID != id {
+			continue
+		}
+		from, txs := incident.TraceSources(&t.incidents[i], trace.AddrChain(chain))
+		if len(from) == 0 && len(txs) == 0 {
+			return nil, nil, fmt.Errorf("incident %s lists no attacker addresses or transactions on %s", id, chain)
+		}
+		return from, txs, nil
 	}
-	return p.From, p.FromTxs, nil
+	return nil, nil, fmt.Errorf("no incident %q in the registry (GET /api/v1/incidents lists them)", id)
 }
 
 // Close closes the workspace, leaving the stores to env.

@@ -125,7 +125,7 @@ export class ForceGraph {
       if (!a || !b || a === b || !shown.has(a) || !shown.has(b)) continue;
       const k = a + '|' + b + '|' + (e.asset || '');
       const o = agg.get(k);
-      if (o) { o.value += e.value; o.txs += e.txs || 0; o.tainted = o.tainted || e.tainted; }
+      if (o) { o.value += e.value; o.txs += e.txs || 0; o.tainted = o.tainted || e.tainted; o.display = String(+o.value.toPrecision(10)); }
       else agg.set(k, { from: a, to: b, asset: e.asset, value: e.value, txs: e.txs || 0, tainted: !!e.tainted, display: e.display });
     }
     // A node whose every edge is filtered away goes too, unless it is
@@ -159,7 +159,10 @@ export class ForceGraph {
       const line = s('line', { stroke: e.tainted ? '#d62828' : '#8a94a3', 'stroke-opacity': e.tainted ? '0.8' : '0.6', 'stroke-width': w.toFixed(2),
         'marker-end': e.tainted ? 'url(#arrow-t)' : 'url(#arrow)' }, s('title', { text: `${short(this.byId.get(e.from).address)} → ${short(this.byId.get(e.to).address)}: ${e.display || e.value} ${e.asset || ''}${e.txs ? ` (${e.txs} tx)` : ''}` }));
       this.edgeLayer.appendChild(line);
-      this.edgeEls.push({ e, line });
+      // Amounts on the edges while there are few enough to read.
+      const label = edges.length <= 40 && e.display ? s('text', { 'font-size': '9', fill: e.tainted ? '#9d0208' : '#5b6776', 'text-anchor': 'middle', text: `${e.display} ${e.asset || ''}`.trim() }) : null;
+      if (label) this.edgeLayer.appendChild(label);
+      this.edgeEls.push({ e, line, label });
     }
     for (const n of nodes) {
       const r = this.radius(n);
@@ -190,7 +193,7 @@ export class ForceGraph {
   }
 
   positions() {
-    for (const { e, line } of this.edgeEls) {
+    for (const { e, line, label } of this.edgeEls) {
       const a = this.byId.get(e.from), b = this.byId.get(e.to);
       const dx = b.x - a.x, dy = b.y - a.y, d = Math.hypot(dx, dy) || 1;
       const rb = this.radius(b) + 3, ra = this.radius(a);
@@ -198,6 +201,10 @@ export class ForceGraph {
       line.setAttribute('y1', (a.y + (dy * ra) / d).toFixed(1));
       line.setAttribute('x2', (b.x - (dx * rb) / d).toFixed(1));
       line.setAttribute('y2', (b.y - (dy * rb) / d).toFixed(1));
+      if (label) {
+        label.setAttribute('x', ((a.x + b.x) / 2).toFixed(1));
+        label.setAttribute('y', ((a.y + b.y) / 2 - 3).toFixed(1));
+      }
     }
     for (const [id, g] of this.els) {
       const n = this.byId.get(id);

@@ -114,11 +114,14 @@ func (t *serveTracer) Trace(ctx context.Context, p trace.Params) (*trace.Result,
 	return ws.Trace(ctx, p)
 }
 
-// Units implements api.Tracer; before the workspace opens, amounts show
-// in base units.
+// Units implements api.Tracer. It does not open the workspace, whose
+// service detection would hold up a result's export after a restart:
+// until the first trace opens it, amounts show in base units.
 func (t *serveTracer) Units(ctx context.Context) trace.Units {
-	ws, err := t.workspace(ctx)
-	if err != nil {
+	t.mu.Lock()
+	ws := t.ws
+	t.mu.Unlock()
+	if ws == nil {
 		return nil
 	}
 	return ws.Units(ctx)

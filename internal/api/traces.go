@@ -446,9 +446,13 @@ func (s *Server) handleStartTrace(w http.ResponseWriter, r *http.Request) {
 	}
 	job, err := s.traces.pool.Submit(params, timeout)
 	if err != nil {
-		running, queued := s.traces.pool.Load()
+		detail := "the server is shutting down"
+		if errors.Is(err, jobs.ErrFull) {
+			running, queued := s.traces.pool.Load()
+			detail = fmt.Sprintf("%d traces running and %d waiting; retry later", running, queued)
+		}
 		w.Header().Set("Retry-After", strconv.Itoa(traceRetryAfter))
-		writeProblem(w, newProblem(r, probTraceQueueFull, fmt.Sprintf("%d traces running and %d waiting; retry later", running, queued)))
+		writeProblem(w, newProblem(r, probTraceQueueFull, detail))
 		return
 	}
 	s.log.LogAttrs(r.Context(), slog.LevelInfo, "trace job queued", slog.String("request_id", requestID(r.Context())),

@@ -237,7 +237,7 @@ export class ForceGraph {
         const fx = dx * f, fy = dy * f;
         p.vx -= fx; p.vy -= fy; q.vx += fx; q.vy += fy;
       }
-      p.vx -= p.x * 0.004 * a; p.vy -= p.y * 0.004 * a;
+      p.vx -= p.x * 0.01 * a; p.vy -= p.y * 0.01 * a;
     }
     for (const e of es) {
       const p = this.byId.get(e.from), q = this.byId.get(e.to);
@@ -422,6 +422,7 @@ export class ForceGraph {
       this.render();
       this.setFocus(n.members[0].id);
       this.kick(0.5);
+      this.pendingFit = true;
       return true;
     }
     const ck = this.clusterKey(n);
@@ -430,6 +431,7 @@ export class ForceGraph {
     this.render();
     this.setFocus('cluster:' + ck);
     this.kick(0.5);
+    this.pendingFit = true;
     return true;
   }
 

@@ -172,9 +172,10 @@ type traceJob = jobs.Job[trace.Params, traceOutcome]
 
 // traceJobs runs and remembers the trace jobs.
 type traceJobs struct {
-	cfg  TraceConfig
-	log  *slog.Logger
-	pool *tracePool
+	cfg     TraceConfig
+	log     *slog.Logger
+	pool    *tracePool
+	journal jobJournal
 }
 
 // newTraceJobs returns the trace jobs of cfg, nil without a tracer.
@@ -515,7 +516,7 @@ func (s *Server) findJob(r *http.Request, id string, summary bool) (TraceJob, *P
 		}
 		return d, nil
 	}
-	d, ok, err := findJobRecord(r.Context(), data, id)
+	d, ok, err := s.traces.journal.findJobRecord(r.Context(), data, id)
 	if err != nil {
 		return TraceJob{}, s.errProblem(r, err)
 	}
@@ -614,14 +615,15 @@ func (s *Server) handleTraceJobs(w http.ResponseWriter, r *http.Request) {
 		add(jobDocument(j, r))
 	}
 	if s.traces.cfg.Data != "" && len(out.Jobs) < limit {
-		recs, err := readJobRecords(r.Context(), s.traces.cfg.Data)
+		recs, err := s.traces.journal.records(r.Context(), s.traces.cfg.Data)
 		if err != nil {
 			writeProblem(w, s.errProblem(r, err))
 			return
 		}
 		for i := len(recs) - 1; i >= 0; i-- {
-			recs[i].Links = jobLinks(recs[i].ID, recs[i].Status)
-			add(recs[i])
+			d := recs[i] // a copy: the journal's records are shared
+			d.Links = jobLinks(d.ID, d.Status)
+			add(d)
 		}
 	}
 	writeJSON(w, http.StatusOK, out)

@@ -12,6 +12,8 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync"
+	"time"
 
 	"github.com/chaintrace/chaintrace/internal/filelock"
 	"github.com/chaintrace/chaintrace/internal/jobs"
@@ -62,6 +64,39 @@ func appendJobRecord(ctx context.Context, data string, d TraceJob) error {
 	return nil
 }
 
+// jobJournal caches the parsed journal, keyed by the file's size and
+// modification time, so that listing jobs does not parse it again while
+// nothing was appended.
+type jobJournal struct {
+	mu   sync.Mutex
+	size int64
+	mod  time.Time
+	recs []TraceJob
+}
+
+// records returns the journal under data in order; the slice is shared
+// and must not be modified.
+func (j *jobJournal) records(ctx context.Context, data string) ([]TraceJob, error) {
+	fi, err := os.Stat(TraceJournalPath(data))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("api: reading trace jobs: %w", err)
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if fi.Size() == j.size && fi.ModTime().Equal(j.mod) {
+		return j.recs, nil
+	}
+	recs, err := readJobRecords(ctx, data)
+	if err != nil {
+		return nil, err
+	}
+	j.size, j.mod, j.recs = fi.Size(), fi.ModTime(), recs
+	return recs, nil
+}
+
 // readJobRecords reads the journal under data in order; a line that is
 // not a record (a torn last line after a crash) is skipped.
 func readJobRecords(ctx context.Context, data string) ([]TraceJob, error) {
@@ -91,8 +126,8 @@ func readJobRecords(ctx context.Context, data string) ([]TraceJob, error) {
 }
 
 // findJobRecord returns the journal's last record of job id.
-func findJobRecord(ctx context.Context, data, id string) (TraceJob, bool, error) {
-	recs, err := readJobRecords(ctx, data)
+func (j *jobJournal) findJobRecord(ctx context.Context, data, id string) (TraceJob, bool, error) {
+	recs, err := j.records(ctx, data)
 	if err != nil {
 		return TraceJob{}, false, err
 	}

@@ -69,6 +69,7 @@ export async function addressPage(view, ctx) {
     const r = await api('/labels/' + enc(chain) + '/' + enc(address), sig);
     return labelTable(r.labels);
   }));
+  const btc = /^btc/.test(chain);
   jobs.push(section(view, 'Screening and exposure', async () => {
     const r = await api('/screen/' + enc(chain) + '/' + enc(address), sig);
     const el = h('div', null, h('p', null, 'Risk ', riskBadge(r.risk), r.risk && r.risk.rule ? ` — rule ${r.risk.rule}: ${r.risk.reason}` : r.risk ? ' — ' + r.risk.reason : ''));
@@ -76,12 +77,12 @@ export async function addressPage(view, ctx) {
     if (ids.length) el.appendChild(h('p', null, 'Identified as ', ids.map((i) => h('span', { class: 'tag' }, i.name + (i.category ? ' (' + i.category + ')' : '')))));
     const ex = r.exposure;
     if (ex) {
-      el.appendChild(h('p', { class: 'muted' }, `Over ${ex.txs} transactions, ${ex.hops} hops back.`));
+      el.appendChild(h('p', { class: 'muted' }, `Over ${ex.txs} transactions, ${ex.hops} hops back` + (btc ? `: received ${amount(ex.received, 8, 'BTC')}, sent ${amount(ex.sent, 8, 'BTC')}.` : '.')));
       const ind = ex.indirect || [];
       if (ind.length) {
         el.appendChild(table([
           { key: 'category', label: 'Source category' },
-          { key: 'value', label: 'Value (base units)', num: true },
+          { key: 'value', label: 'Value', num: true, render: (x) => (btc ? amount(x.value, 8, 'BTC') : String(x.value)) },
           { key: 'share', label: 'Share of received', num: true, render: (x) => (x.share * 100).toFixed(2) + '%' },
         ], ind));
       } else el.appendChild(empty('No exposure to labelled sources.'));
@@ -91,7 +92,8 @@ export async function addressPage(view, ctx) {
         el.appendChild(table([
           { key: 'address', label: 'Address', render: (c) => link(addrHref(chain, c.address), short(c.address, 10)) },
           { key: 'name', label: 'Name' }, { key: 'categories', label: 'Categories', render: (c) => (c.categories || []).join(', ') },
-          { key: 'received', label: 'Received from', num: true }, { key: 'sent', label: 'Sent to', num: true }, { key: 'txs', label: 'Txs', num: true },
+          { key: 'received', label: 'Received from', num: true, render: (c) => (btc ? amount(c.received, 8) : String(c.received)) },
+          { key: 'sent', label: 'Sent to', num: true, render: (c) => (btc ? amount(c.sent, 8) : String(c.sent)) }, { key: 'txs', label: 'Txs', num: true },
         ], cps));
       }
     }
@@ -112,7 +114,7 @@ export async function addressPage(view, ctx) {
       holder.replaceChildren(rows.length ? table([
         { key: 'hash', label: 'Transaction', render: (t) => link(txHref(chain, t.hash), short(t.hash, 10)) },
         { key: 'height', label: 'Block', num: true }, { key: 'time', label: 'Time', render: (t) => time(t.time) },
-        { key: 'flows', label: 'Received / sent', nosort: true, render: (t) => (t.flows || []).map((f) => h('div', null, `+${amount(f.received, f.asset.decimals)} / −${amount(f.sent, f.asset.decimals)} ${f.asset.symbol || ''}`)) },
+        { key: 'flows', label: 'Received / sent', nosort: true, render: (t) => (t.flows || []).map((f) => h('div', null, [f.received !== '0' ? '+' + amount(f.received, f.asset.decimals) : '', f.sent !== '0' ? '−' + amount(f.sent, f.asset.decimals) : ''].filter(Boolean).join(' / ') + ' ' + (f.asset.symbol || ''))) },
       ], rows) : empty('No transactions.'));
       more.disabled = false;
       more.hidden = !cursor;

@@ -213,7 +213,7 @@ func (t *traceJobs) finished(j traceJob) {
 	if t.cfg.Data == "" {
 		return
 	}
-	rec := jobDocument(j, nil)
+	rec := jobDocument(j)
 	rec.Summary, rec.Links = nil, TraceLinks{}
 	if err := appendJobRecord(context.Background(), t.cfg.Data, rec); err != nil {
 		t.log.LogAttrs(context.Background(), slog.LevelError, "trace job not recorded", slog.String("job", j.ID), slog.String("error", err.Error()))
@@ -242,9 +242,10 @@ func jobLinks(id string, status jobs.Status) TraceLinks {
 	return l
 }
 
-// jobDocument is the answer for a job; r, when not nil, is the request
-// its error problem is about.
-func jobDocument(j traceJob, r *http.Request) TraceJob {
+// jobDocument is the answer for a job. A failed or cancelled job's
+// problem has no instance or request id: it outlives the request that
+// started the job and is the same whoever asks.
+func jobDocument(j traceJob) TraceJob {
 	d := TraceJob{ID: j.ID, Status: j.Status, Params: j.Params, Timeout: j.Timeout.String(), Created: j.Created.UTC(),
 		TraceID: j.Result.TraceID, Summary: j.Result.Summary, Links: jobLinks(j.ID, j.Status)}
 	if !j.Started.IsZero() {
@@ -465,7 +466,7 @@ func (s *Server) handleStartTrace(w http.ResponseWriter, r *http.Request) {
 		done, err := s.traces.pool.Wait(ctx, job.ID)
 		switch {
 		case err == nil:
-			writeJSON(w, http.StatusOK, jobDocument(done, r))
+			writeJSON(w, http.StatusOK, jobDocument(done))
 			return
 		case r.Context().Err() != nil:
 			// The client went away: nobody waits for the answer.
@@ -475,7 +476,7 @@ func (s *Server) handleStartTrace(w http.ResponseWriter, r *http.Request) {
 		}
 		job, _ = s.traces.pool.Get(job.ID)
 	}
-	writeJSON(w, http.StatusAccepted, jobDocument(job, r))
+	writeJSON(w, http.StatusAccepted, jobDocument(job))
 }
 
 // handleTraceJob serves GET /api/v1/traces/{id}: a job by id, also one
@@ -497,7 +498,7 @@ func (s *Server) handleTraceJob(w http.ResponseWriter, r *http.Request) {
 // summary loads the saved trace of a done job the pool forgot.
 func (s *Server) findJob(r *http.Request, id string, summary bool) (TraceJob, *Problem) {
 	if j, ok := s.traces.pool.Get(id); ok {
-		return jobDocument(j, r), nil
+		return jobDocument(j), nil
 	}
 	data := s.traces.cfg.Data
 	if data == "" {
@@ -569,7 +570,7 @@ func (s *Server) handleCancelTrace(w http.ResponseWriter, r *http.Request) {
 	if done, err := s.traces.pool.Wait(ctx, id); err == nil {
 		j = done
 	}
-	writeJSON(w, http.StatusOK, jobDocument(j, r))
+	writeJSON(w, http.StatusOK, jobDocument(j))
 }
 
 // handleTraceJobs serves GET /api/v1/traces: the recent jobs, newest
@@ -612,7 +613,7 @@ func (s *Server) handleTraceJobs(w http.ResponseWriter, r *http.Request) {
 		seen[d.ID] = true
 	}
 	for _, j := range s.traces.pool.List() {
-		add(jobDocument(j, r))
+		add(jobDocument(j))
 	}
 	if s.traces.cfg.Data != "" && len(out.Jobs) < limit {
 		recs, err := s.traces.journal.records(r.Context(), s.traces.cfg.Data)

@@ -24,6 +24,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/chaintrace/chaintrace/internal/atomicfile"
 	"github.com/chaintrace/chaintrace/internal/filelock"
 )
 
@@ -348,30 +349,8 @@ func (s *Store) write(c Case) error {
 	if err != nil {
 		return fmt.Errorf("cases: %w", err)
 	}
-	p := s.path(c.ID)
-	tmp := p + ".tmp" + strconv.Itoa(os.Getpid())
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
-	if err != nil {
+	if err := atomicfile.WriteFile(s.path(c.ID), append(b, '\n'), 0o600); err != nil {
 		return fmt.Errorf("cases: %w", err)
-	}
-	_, err = f.Write(append(b, '\n'))
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, p)
-	}
-	if err != nil {
-		_ = os.Remove(tmp)
-		return fmt.Errorf("cases: %w", err)
-	}
-	if d, err := os.Open(s.dir); err == nil {
-		// The rename is durable once the directory is synced.
-		_ = d.Sync()
-		_ = d.Close()
 	}
 	return nil
 }

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/chaintrace/chaintrace/internal/atomicfile"
 	"github.com/chaintrace/chaintrace/internal/filelock"
 )
 
@@ -86,12 +87,7 @@ func EditJSON(ctx context.Context, path string, v any, edit func() error) error 
 	if err != nil {
 		return fmt.Errorf("monitor: %w", err)
 	}
-	tmp := path + ".tmp" + strconv.Itoa(os.Getpid())
-	if err := os.WriteFile(tmp, append(b, '\n'), 0o600); err != nil {
-		return fmt.Errorf("monitor: %w", err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		_ = os.Remove(tmp)
+	if err := atomicfile.WriteFile(path, append(b, '\n'), 0o600); err != nil {
 		return fmt.Errorf("monitor: %w", err)
 	}
 	return nil

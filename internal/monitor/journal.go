@@ -11,9 +11,9 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strconv"
 	"time"
 
+	"github.com/chaintrace/chaintrace/internal/atomicfile"
 	"github.com/chaintrace/chaintrace/internal/filelock"
 	"github.com/chaintrace/chaintrace/internal/store"
 )
@@ -289,8 +289,8 @@ func (j *JournalWriter) dropChain(ctx context.Context) error {
 		buf.Write(b)
 		buf.WriteByte('\n')
 	}
-	if err := replaceFile(path, buf.Bytes()); err != nil {
-		return err
+	if err := atomicfile.WriteFile(path, buf.Bytes(), 0o600); err != nil {
+		return fmt.Errorf("monitor: %w", err)
 	}
 	j.last = 0
 	return nil
@@ -356,40 +356,10 @@ func CompactJournal(ctx context.Context, data string, opts CompactOptions) (kept
 	if dropped == 0 {
 		return kept, 0, nil
 	}
-	if err := replaceFile(path, buf.Bytes()); err != nil {
-		return 0, 0, err
+	if err := atomicfile.WriteFile(path, buf.Bytes(), 0o600); err != nil {
+		return 0, 0, fmt.Errorf("monitor: %w", err)
 	}
 	return kept, dropped, nil
-}
-
-// replaceFile writes b to a temporary file next to path, syncs it and
-// renames it over path, so that a crash leaves the old file or the new
-// one, whole.
-func replaceFile(path string, b []byte) error {
-	tmp := path + ".tmp" + strconv.Itoa(os.Getpid())
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
-	if err != nil {
-		return fmt.Errorf("monitor: %w", err)
-	}
-	_, err = f.Write(b)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		_ = os.Remove(tmp)
-		return fmt.Errorf("monitor: %w", err)
-	}
-	if d, err := os.Open(filepath.Dir(path)); err == nil {
-		_ = d.Sync()
-		d.Close()
-	}
-	return nil
 }
 
 // Run syncs every poll until ctx ends, and once more then, so that the

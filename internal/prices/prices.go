@@ -40,6 +40,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/chaintrace/chaintrace/internal/atomicfile"
 )
 
 // MaxGapDays is how many days before the requested day Lookup may go for
@@ -267,34 +269,19 @@ func (s *Store) Import(ctx context.Context, file, asset string) (ImportResult, e
 	return res, nil
 }
 
-// writeAtomic writes days as JSON lines to a temporary file next to path
-// and renames it over path.
+// writeAtomic replaces path with days as JSON lines.
 func writeAtomic(path string, days []Day) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".prices-*.tmp")
-	if err != nil {
-		return fmt.Errorf("prices: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	w := bufio.NewWriter(tmp)
-	enc := json.NewEncoder(w)
-	for _, d := range days {
-		if err := enc.Encode(d); err != nil {
-			tmp.Close()
-			return fmt.Errorf("prices: %w", err)
+	err := atomicfile.Write(path, 0o600, func(f *os.File) error {
+		w := bufio.NewWriter(f)
+		enc := json.NewEncoder(w)
+		for _, d := range days {
+			if err := enc.Encode(d); err != nil {
+				return err
+			}
 		}
-	}
-	if err := w.Flush(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("prices: %w", err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("prices: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("prices: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
+		return w.Flush()
+	})
+	if err != nil {
 		return fmt.Errorf("prices: %w", err)
 	}
 	return nil

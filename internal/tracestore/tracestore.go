@@ -19,10 +19,10 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
+	"github.com/chaintrace/chaintrace/internal/atomicfile"
 	"github.com/chaintrace/chaintrace/internal/trace"
 )
 
@@ -93,8 +93,8 @@ func Save(ctx context.Context, data string, r *trace.Result) (Summary, error) {
 		if !errors.Is(err, fs.ErrNotExist) {
 			return Summary{}, fmt.Errorf("tracestore: %w", err)
 		}
-		if err := writeFile(p, buf.Bytes()); err != nil {
-			return Summary{}, err
+		if err := atomicfile.WriteFile(p, buf.Bytes(), 0o600); err != nil {
+			return Summary{}, fmt.Errorf("tracestore: %w", err)
 		}
 	}
 	fi, err := os.Stat(p)
@@ -102,30 +102,6 @@ func Save(ctx context.Context, data string, r *trace.Result) (Summary, error) {
 		return Summary{}, fmt.Errorf("tracestore: %w", err)
 	}
 	return summarize(id, fi, r), nil
-}
-
-// writeFile writes b to path through a synced temporary file.
-func writeFile(p string, b []byte) error {
-	tmp := p + ".tmp" + strconv.Itoa(os.Getpid())
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
-	if err != nil {
-		return fmt.Errorf("tracestore: %w", err)
-	}
-	_, err = f.Write(b)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, p)
-	}
-	if err != nil {
-		_ = os.Remove(tmp)
-		return fmt.Errorf("tracestore: %w", err)
-	}
-	return nil
 }
 
 func summarize(id string, fi fs.FileInfo, r *trace.Result) Summary {

@@ -157,6 +157,17 @@ func (q *BTC) Neighbors(ctx context.Context, addr string, out bool, limit, maxTx
 	if err != nil {
 		return Neighbors{}, fmt.Errorf("query: %w", err)
 	}
+	if err := q.aggregate(ctx, flows, out, func(other uint64) bool { return other == id }, limit, &res); err != nil {
+		return Neighbors{}, err
+	}
+	return res, nil
+}
+
+// aggregate fills res's neighbours (sorted, Total set, cut to limit) from
+// the flows of a party (an address, or a cluster's members: own says
+// which address ids are the party's own), in transaction order, with
+// Neighbors' proportional shares.
+func (q *BTC) aggregate(ctx context.Context, flows []btcFlow, out bool, own func(uint64) bool, limit int, res *Neighbors) error {
 	type agg struct {
 		txs   int
 		value int64
@@ -166,13 +177,13 @@ func (q *BTC) Neighbors(ctx context.Context, addr string, out bool, limit, maxTx
 	seen := map[uint64]bool{}
 	for _, f := range flows {
 		if err := q.db.Tx(ctx, f.num, &t); err != nil {
-			return Neighbors{}, fmt.Errorf("query: %w", err)
+			return fmt.Errorf("query: %w", err)
 		}
 		var totalIn, ownIn int64
 		for _, in := range t.Ins {
 			if !in.External {
 				totalIn += in.Value
-				if in.AddrID == id {
+				if own(in.AddrID) {
 					ownIn += in.Value
 				}
 			}
@@ -182,7 +193,7 @@ func (q *BTC) Neighbors(ctx context.Context, addr string, out bool, limit, maxTx
 		}
 		clear(seen)
 		credit := func(other uint64, v int64) {
-			if other == 0 || other == id {
+			if other == 0 || own(other) {
 				return
 			}
 			a := byID[other]
@@ -215,7 +226,7 @@ func (q *BTC) Neighbors(ctx context.Context, addr string, out bool, limit, maxTx
 	for other, a := range byID {
 		name, err := q.addrName(ctx, names, other)
 		if err != nil {
-			return Neighbors{}, err
+			return err
 		}
 		res.Neighbors = append(res.Neighbors, Neighbor{Address: name, TxCount: a.txs,
 			Values: []AssetValue{{Symbol: "BTC", Decimals: 8, HasDecimals: true, Value: model.AmountFromUint64(uint64(a.value))}}})
@@ -228,7 +239,7 @@ func (q *BTC) Neighbors(ctx context.Context, addr string, out bool, limit, maxTx
 	if res.Neighbors == nil {
 		res.Neighbors = []Neighbor{}
 	}
-	return res, nil
+	return nil
 }
 
 // sortNeighbors orders neighbours by transactions shared, most first,

@@ -1,6 +1,7 @@
 package query
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -253,81 +254,13 @@ func (q *BTC) ClusterNeighbors(ctx context.Context, id uint64, out bool, limit, 
 			break
 		}
 	}
-	nums := make([]uint64, 0, len(flows))
-	for n := range flows {
-		nums = append(nums, n)
+	fs := make([]btcFlow, 0, len(flows))
+	for n, v := range flows {
+		fs = append(fs, btcFlow{num: n, value: v})
 	}
-	slices.Sort(nums)
-	type agg struct {
-		txs   int
-		value int64
-	}
-	byID := map[uint64]*agg{}
-	seen := map[uint64]bool{}
-	var t store.TxRec
-	for _, num := range nums {
-		if err := q.db.Tx(ctx, num, &t); err != nil {
-			return Neighbors{}, fmt.Errorf("query: %w", err)
-		}
-		var totalIn, ownIn int64
-		for _, in := range t.Ins {
-			if !in.External {
-				totalIn += in.Value
-				if member(in.AddrID) {
-					ownIn += in.Value
-				}
-			}
-		}
-		if totalIn <= 0 {
-			continue // a coinbase, or inputs from before the store's start
-		}
-		clear(seen)
-		credit := func(other uint64, v int64) {
-			if other == 0 || member(other) {
-				return
-			}
-			a := byID[other]
-			if a == nil {
-				a = &agg{}
-				byID[other] = a
-			}
-			if !seen[other] {
-				seen[other] = true
-				a.txs++
-			}
-			a.value += v
-		}
-		if out {
-			for _, o := range t.Outs {
-				if len(o.AddrIDs) == 1 {
-					credit(o.AddrIDs[0], share(o.Value, ownIn, totalIn))
-				}
-			}
-		} else {
-			for _, in := range t.Ins {
-				if !in.External {
-					credit(in.AddrID, share(flows[num], in.Value, totalIn))
-				}
-			}
-		}
-	}
-	res.ScannedTxs = len(nums)
-	names := map[uint64]string{}
-	for other, a := range byID {
-		name, err := q.addrName(ctx, names, other)
-		if err != nil {
-			return Neighbors{}, err
-		}
-		res.Neighbors = append(res.Neighbors, Neighbor{Address: name, TxCount: a.txs,
-			Values: []AssetValue{{Symbol: "BTC", Decimals: 8, HasDecimals: true, Value: model.AmountFromUint64(uint64(a.value))}}})
-	}
-	sortNeighbors(res.Neighbors)
-	res.Total = len(res.Neighbors)
-	if len(res.Neighbors) > limit {
-		res.Neighbors = res.Neighbors[:limit]
-	}
-	if res.Neighbors == nil {
-		res.Neighbors = []Neighbor{}
+	slices.SortFunc(fs, func(a, b btcFlow) int { return cmp.Compare(a.num, b.num) })
+	if err := q.aggregate(ctx, fs, out, member, limit, &res); err != nil {
+		return Neighbors{}, err
 	}
 	return res, nil
 }

@@ -227,6 +227,27 @@ type NeighborRow struct {
 	Labels  []labels.Label `json:"labels,omitempty"`
 }
 
+// directionParam reads the direction query parameter of the neighbour
+// routes: out (the default) or in.
+func directionParam(r *http.Request) (out bool, p *Problem) {
+	switch dir := r.URL.Query().Get("direction"); dir {
+	case "", "out":
+		return true, nil
+	case "in":
+		return false, nil
+	default:
+		return false, newProblem(r, probInvalidParam, "direction must be in or out, not "+strconv.Quote(dir))
+	}
+}
+
+// direction names a neighbour listing's direction.
+func direction(out bool) string {
+	if out {
+		return "out"
+	}
+	return "in"
+}
+
 // handleNeighbors serves GET
 // /api/v1/chains/{chain}/addresses/{address}/neighbors.
 func (s *Server) handleNeighbors(w http.ResponseWriter, r *http.Request) {
@@ -243,12 +264,9 @@ func (s *Server) handleNeighbors(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, p)
 		return
 	}
-	dir := r.URL.Query().Get("direction")
-	if dir == "" {
-		dir = "out"
-	}
-	if dir != "in" && dir != "out" {
-		writeProblem(w, newProblem(r, probInvalidParam, "direction must be in or out, not "+strconv.Quote(dir)))
+	out, p := directionParam(r)
+	if p != nil {
+		writeProblem(w, p)
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.RequestTimeout)
@@ -257,15 +275,15 @@ func (s *Server) handleNeighbors(w http.ResponseWriter, r *http.Request) {
 	var res query.Neighbors
 	var err error
 	if c.BTC != nil {
-		res, err = c.BTC.Neighbors(ctx, addr, dir == "out", limit, s.cfg.MaxNeighborTxs)
+		res, err = c.BTC.Neighbors(ctx, addr, out, limit, s.cfg.MaxNeighborTxs)
 	} else {
-		res, err = c.ETH.Neighbors(ctx, addr, dir == "out", limit, s.cfg.MaxNeighborTxs)
+		res, err = c.ETH.Neighbors(ctx, addr, out, limit, s.cfg.MaxNeighborTxs)
 	}
 	if err != nil {
 		writeProblem(w, s.chainProblem(r, err, "address", addr))
 		return
 	}
-	resp := NeighborPage{Chain: id, Address: addr, Direction: dir, Total: res.Total, ScannedTxs: res.ScannedTxs,
+	resp := NeighborPage{Chain: id, Address: addr, Direction: direction(out), Total: res.Total, ScannedTxs: res.ScannedTxs,
 		Truncated: res.Truncated, Neighbors: make([]NeighborRow, 0, len(res.Neighbors))}
 	for _, n := range res.Neighbors {
 		row := NeighborRow{Address: n.Address, TxCount: n.TxCount, Values: make([]AssetAmount, 0, len(n.Values)), Labels: s.partyLabels(id, n.Address)}

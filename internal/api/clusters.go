@@ -183,22 +183,19 @@ func (s *Server) handleClusterNeighbors(w http.ResponseWriter, r *http.Request) 
 		writeProblem(w, p)
 		return
 	}
-	dir := r.URL.Query().Get("direction")
-	if dir == "" {
-		dir = "out"
-	}
-	if dir != "in" && dir != "out" {
-		writeProblem(w, newProblem(r, probInvalidParam, "direction must be in or out, not "+strconv.Quote(dir)))
+	out, p := directionParam(r)
+	if p != nil {
+		writeProblem(w, p)
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.RequestTimeout)
 	defer cancel()
-	res, err := cr.ClusterNeighbors(ctx, cid, dir == "out", limit, s.cfg.MaxNeighborTxs, 0)
+	res, err := cr.ClusterNeighbors(ctx, cid, out, limit, s.cfg.MaxNeighborTxs, 0)
 	if err != nil {
 		writeProblem(w, s.clusterProblem(r, err, chain))
 		return
 	}
-	resp := ClusterNeighborPage{Chain: chain, ID: cid, Direction: dir, Total: res.Total, ScannedTxs: res.ScannedTxs,
+	resp := ClusterNeighborPage{Chain: chain, ID: cid, Direction: direction(out), Total: res.Total, ScannedTxs: res.ScannedTxs,
 		Truncated: res.Truncated, Neighbors: make([]NeighborRow, 0, len(res.Neighbors))}
 	for _, n := range res.Neighbors {
 		row := NeighborRow{Address: n.Address, TxCount: n.TxCount, Values: make([]AssetAmount, 0, len(n.Values)), Labels: s.partyLabels(chain, n.Address)}

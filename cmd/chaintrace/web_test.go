@@ -16,6 +16,7 @@ import (
 	"time"
 
 	shipped "github.com/chaintrace/chaintrace/data"
+	"github.com/chaintrace/chaintrace/internal/monitor"
 	"github.com/chaintrace/chaintrace/internal/sim/truth"
 	"github.com/chaintrace/chaintrace/internal/web/webtest"
 )
@@ -144,5 +145,14 @@ incidents:
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	webtest.Scenario(t, base, webtest.Config{Chain: startChain, Address: start, Screen: screen, APIKey: key, Incident: demoIncident})
+	newAlert := func() string {
+		a := monitor.Alert{Seq: 1, Kind: monitor.KindAlert, Watch: "w-web", Rule: "any", Chain: startChain, Tx: strings.Repeat("ab", 32),
+			Direction: monitor.DirOut, Asset: "BTC", Value: "150000000", Amount: 150000000, Time: time.Now().UTC()}
+		a.ID = "webtest-live-alert"
+		if err := monitor.AppendJournal(context.Background(), dir, []monitor.Alert{a}); err != nil {
+			t.Error(err)
+		}
+		return a.ID
+	}
+	webtest.Scenario(t, base, webtest.Config{Chain: startChain, Address: start, Screen: screen, APIKey: key, Incident: demoIncident, NewAlert: newAlert})
 }

@@ -136,12 +136,17 @@ type Config struct {
 	// dashboard; with APIKey it traces the funds and waits for the flow
 	// diagram and its tables. Empty opens the newest one, untraced.
 	Incident string
+	// NewAlert, when set, is called once the alerts page follows the
+	// live stream; it makes the server journal an alert of 1.5 BTC and
+	// returns its id, which the page must then show with its amount.
+	NewAlert func() string
 }
 
 // Scenario drives the web interface at base: the incident dashboard,
 // an incident, the graph expanded twice (by keyboard) and exported as
 // PNG, a case saved and reopened (with c.APIKey), and a screening, with
-// a screenshot after each step.
+// a screenshot after each step; then, with c.NewAlert, an alert arriving
+// on the alerts page's live stream.
 func Scenario(t *testing.T, base string, c Config) {
 	chain, address, screenAddrs := c.Chain, c.Address, c.Screen
 	NeedBrowser(t)
@@ -360,5 +365,23 @@ func Scenario(t *testing.T, base string, c Config) {
 		shot("09-screening"))
 	if rows != len(screenAddrs) {
 		t.Errorf("screening shows %d rows for %d addresses", rows, len(screenAddrs))
+	}
+
+	if c.NewAlert != nil {
+		step("10-alerts-live",
+			chromedp.Navigate(base+"/#/alerts"),
+			chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+				_, err := chromedp.Poll[bool](`(document.querySelector('#view p[role=status]') || {}).textContent === 'Live: new alerts appear at the top.'`,
+					chromedp.WithPollingTimeout(15*time.Second))(ctx, tg)
+				return err
+			}),
+			chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+				id := c.NewAlert()
+				// 150,000,000 satoshi must read as 1.5 BTC.
+				_, err := chromedp.Poll[bool](fmt.Sprintf(`[...document.querySelectorAll('#view table tbody tr')].some((tr) => tr.textContent.includes(%q) && tr.textContent.includes('1.5 BTC'))`, id),
+					chromedp.WithPollingTimeout(15*time.Second))(ctx, tg)
+				return err
+			}),
+			shot("10-alerts-live"))
 	}
 }

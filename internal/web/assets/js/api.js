@@ -97,3 +97,79 @@ export async function chains(signal) {
   }
   return chainsCache;
 }
+
+// stream follows the server-sent events at /api/v1 + path with fetch
+// rather than EventSource, which cannot send the API key (a server run
+// with --anonymous none would refuse it). onEvent gets {event, data, id}
+// for each event; onState gets 'open', 'retry' or 'denied' (with the
+// error). After a broken connection it reconnects with the last event's
+// id as Last-Event-ID, waiting longer each time up to 30 s; an id the
+// server no longer knows (a compacted journal) is dropped and the stream
+// goes on from the newest. It ends when signal aborts.
+export async function stream(path, onEvent, onState, signal) {
+  let lastId = '';
+  let delay = 1000;
+  while (!signal.aborted) {
+    const headers = { Accept: 'text/event-stream' };
+    const key = getKey();
+    if (key) headers.Authorization = 'Bearer ' + key;
+    if (lastId) headers['Last-Event-ID'] = lastId;
+    try {
+      const res = await fetch('/api/v1' + path, { headers, signal, credentials: 'same-origin' });
+      if (!res.ok || !res.body) {
+        let problem = null;
+        try { problem = await res.json(); } catch { /* not a problem document */ }
+        throw new ApiError(res.status, problem, res.headers.get('X-Request-Id'));
+      }
+      onState('open');
+      delay = 1000;
+      const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+      let buf = '';
+      let ev = { event: 'message', data: [], id: '' };
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        buf += value;
+        let nl;
+        while ((nl = buf.indexOf('\n')) >= 0) {
+          let line = buf.slice(0, nl);
+          buf = buf.slice(nl + 1);
+          if (line.endsWith('\r')) line = line.slice(0, -1);
+          if (line === '') {
+            if (ev.data.length) {
+              if (ev.id) lastId = ev.id;
+              onEvent({ event: ev.event, data: ev.data.join('\n'), id: ev.id });
+            }
+            ev = { event: 'message', data: [], id: '' };
+            continue;
+          }
+          if (line.startsWith(':')) continue; // a comment: the heartbeat
+          const c = line.indexOf(':');
+          const field = c < 0 ? line : line.slice(0, c);
+          let val = c < 0 ? '' : line.slice(c + 1);
+          if (val.startsWith(' ')) val = val.slice(1);
+          if (field === 'data') ev.data.push(val);
+          else if (field === 'event') ev.event = val;
+          else if (field === 'id') ev.id = val;
+        }
+      }
+    } catch (err) {
+      if (isAbort(err) || signal.aborted) return;
+      if (err instanceof ApiError && (err.status === 401 || err.status === 403)) {
+        onState('denied', err);
+        return;
+      }
+      if (err instanceof ApiError && err.status >= 400 && err.status < 500 && lastId) {
+        lastId = ''; // the journal no longer has it: go on from the newest
+        path = path.replace(/([?&])since=[^&]*&?/, '$1').replace(/[?&]$/, '');
+      }
+    }
+    if (signal.aborted) return;
+    onState('retry');
+    await new Promise((resolve) => {
+      const tm = setTimeout(resolve, delay);
+      signal.addEventListener('abort', () => { clearTimeout(tm); resolve(); }, { once: true });
+    });
+    delay = Math.min(delay * 2, 30000);
+  }
+}

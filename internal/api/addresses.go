@@ -240,6 +240,20 @@ func directionParam(r *http.Request) (out bool, p *Problem) {
 	}
 }
 
+// neighborParams reads the neighbour routes' limit and direction, and
+// writes the problem when one is bad.
+func neighborParams(w http.ResponseWriter, r *http.Request) (limit int, out, ok bool) {
+	limit, p := limitParam(r, DefaultNeighbors, MaxNeighbors)
+	if p == nil {
+		out, p = directionParam(r)
+	}
+	if p != nil {
+		writeProblem(w, p)
+		return 0, false, false
+	}
+	return limit, out, true
+}
+
 // direction names a neighbour listing's direction.
 func direction(out bool) string {
 	if out {
@@ -259,14 +273,8 @@ func (s *Server) handleNeighbors(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	limit, p := limitParam(r, DefaultNeighbors, MaxNeighbors)
-	if p != nil {
-		writeProblem(w, p)
-		return
-	}
-	out, p := directionParam(r)
-	if p != nil {
-		writeProblem(w, p)
+	limit, out, ok := neighborParams(w, r)
+	if !ok {
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.RequestTimeout)

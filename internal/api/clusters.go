@@ -178,14 +178,8 @@ func (s *Server) handleClusterNeighbors(w http.ResponseWriter, r *http.Request) 
 	if !ok {
 		return
 	}
-	limit, p := limitParam(r, DefaultNeighbors, MaxNeighbors)
-	if p != nil {
-		writeProblem(w, p)
-		return
-	}
-	out, p := directionParam(r)
-	if p != nil {
-		writeProblem(w, p)
+	limit, out, ok := neighborParams(w, r)
+	if !ok {
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.RequestTimeout)

@@ -3,9 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"io"
-	"log/slog"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -91,33 +88,13 @@ func TestCLIKYT(t *testing.T) {
 func TestServeKYT(t *testing.T) {
 	f := kyttest.Build(t)
 	f.Close()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	g := &globals{dataDir: f.Data, log: slog.New(slog.DiscardHandler), out: io.Discard}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
+	ctx := context.Background()
 	// Registering a transfer is a write: it needs a key.
 	_, key, err := auth.Create(ctx, f.Data, auth.RoleWrite, "kyt-test", time.Time{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	go func() { done <- serveAPIEvery(ctx, g, addr, "", 50*time.Millisecond) }()
-	base := "http://" + addr
-	for i := 0; ; i++ {
-		resp, err := http.Get(base + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			break
-		}
-		if i == 200 {
-			t.Fatalf("the server did not come up: %v", err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	base, stop := startServe(t, f.Data, 50*time.Millisecond)
 	post := func(body string) (int, kyt.Transfer) {
 		t.Helper()
 		req, err := http.NewRequest(http.MethodPost, base+"/api/v1/transfers", strings.NewReader(body))
@@ -206,10 +183,7 @@ func TestServeKYT(t *testing.T) {
 	if changes != 1 {
 		t.Fatalf("%d rating_change alerts for alice's deposit, want 1", changes)
 	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
+	stop()
 	out, err := run(t, "--data", f.Data, "kyt", "list")
 	if err != nil || strings.Count(out, "tr_") != 3 || !strings.Contains(out, "pending") {
 		t.Fatalf("after the server stopped: %v\n%s", err, out)

@@ -1,14 +1,9 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
-	"io"
-	"log/slog"
-	"net"
 	"net/http"
 	"testing"
-	"time"
 
 	"github.com/chaintrace/chaintrace/internal/api"
 	"github.com/chaintrace/chaintrace/internal/query/querytest"
@@ -22,34 +17,12 @@ func TestServeChains(t *testing.T) {
 	data := t.TempDir()
 	querytest.BTC(t, data)
 	w := querytest.ETH(t, data)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	g := &globals{dataDir: data, log: slog.New(slog.DiscardHandler), out: io.Discard}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- serveAPIEvery(ctx, g, addr, "", 0) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-	}()
-	base := "http://" + addr
+	base, _ := startServe(t, data, 0)
 	get := func(path string, v any) int {
 		t.Helper()
-		var resp *http.Response
-		for i := 0; ; i++ {
-			if resp, err = http.Get(base + path); err == nil {
-				break
-			}
-			if i == 200 {
-				t.Fatalf("the server did not come up: %v", err)
-			}
-			time.Sleep(20 * time.Millisecond)
+		resp, err := http.Get(base + path)
+		if err != nil {
+			t.Fatal(err)
 		}
 		defer resp.Body.Close()
 		if err := json.NewDecoder(resp.Body).Decode(v); err != nil {

@@ -1,11 +1,8 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -32,26 +29,11 @@ func TestServeTraces(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	g := &globals{dataDir: data, log: slog.New(slog.DiscardHandler), out: io.Discard}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- serveAPIEvery(ctx, g, addr, "", 0) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-	}()
+	base, _ := startServe(t, data, 0)
 	send := func(method, path, body string, v any) int {
 		t.Helper()
 		for i := 0; ; i++ {
-			req, err := http.NewRequest(method, "http://"+addr+path, strings.NewReader(body))
+			req, err := http.NewRequest(method, base+path, strings.NewReader(body))
 			if err != nil {
 				t.Fatal(err)
 			}

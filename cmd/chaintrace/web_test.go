@@ -2,13 +2,8 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"io/fs"
-	"log/slog"
-	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -109,42 +104,7 @@ incidents:
 	}
 	key, _, _ := strings.Cut(out, "\n")
 
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	ctx, cancel := context.WithCancel(context.Background())
-	g := &globals{dataDir: dir, log: slog.New(slog.NewTextHandler(io.Discard, nil)), out: io.Discard}
-	done := make(chan error, 1)
-	go func() { done <- serveAPIEvery(ctx, g, addr, "", 0) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
-			t.Errorf("serve: %v", err)
-		}
-	}()
-	base := "http://" + addr
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		resp, err := http.Get(base + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				break
-			}
-		}
-		select {
-		case err := <-done:
-			t.Fatalf("serve ended: %v", err)
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the server did not come up on %s: %v", addr, err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	base, _ := startServe(t, dir, 0)
 	newAlert := func() string {
 		a := monitor.Alert{Seq: 1, Kind: monitor.KindAlert, Watch: "w-web", Rule: "any", Chain: startChain, Tx: strings.Repeat("ab", 32),
 			Direction: monitor.DirOut, Asset: "BTC", Value: "150000000", Amount: 150000000, Time: time.Now().UTC()}

@@ -1,0 +1,4 @@
+DROP TABLE incidents;
+DROP TABLE actors;
+DROP TABLE labels;
+DROP TABLE assets;

@@ -2,7 +2,9 @@ package pgtest
 
 import (
 	"context"
+	"errors"
 	"os"
+	"path/filepath"
 	"testing"
 	"time"
 )
@@ -61,5 +63,35 @@ func TestRestart(t *testing.T) {
 func TestFindBinariesVersionOrder(t *testing.T) {
 	if versionOf("/usr/lib/postgresql/16/bin") <= versionOf("/usr/lib/postgresql/9.6/bin") {
 		t.Fatal("version 16 does not sort after 9.6")
+	}
+}
+
+// TestFindBinariesDebian fakes Debian's layout with versions 9.6, 15 and
+// 16 (16 lacking postgres) off PATH: the newest complete one wins, and
+// with none the error says what to install.
+func TestFindBinariesDebian(t *testing.T) {
+	root := t.TempDir()
+	for v, files := range map[string][]string{"9.6": {"initdb", "postgres"}, "15": {"initdb", "postgres"}, "16": {"initdb"}} {
+		dir := filepath.Join(root, v, "bin")
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range files {
+			if err := os.WriteFile(filepath.Join(dir, f), []byte("#!/bin/sh\n"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	t.Setenv("PATH", t.TempDir())
+	old := debianBinGlob
+	t.Cleanup(func() { debianBinGlob = old })
+	debianBinGlob = filepath.Join(root, "*", "bin")
+	got, err := FindBinaries()
+	if err != nil || got != filepath.Join(root, "15", "bin") {
+		t.Fatalf("found %q, %v; want version 15", got, err)
+	}
+	debianBinGlob = filepath.Join(t.TempDir(), "*", "bin")
+	if _, err := FindBinaries(); !errors.Is(err, ErrNoBinaries) {
+		t.Fatalf("no installation: %v, want ErrNoBinaries", err)
 	}
 }

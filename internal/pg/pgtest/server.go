@@ -27,6 +27,11 @@ import (
 // nor under /usr/lib/postgresql/*/bin.
 var ErrNoBinaries = errors.New("pgtest: PostgreSQL binaries (initdb, postgres) not found on PATH or under /usr/lib/postgresql/*/bin; install Debian's postgresql package")
 
+// debianBinGlob is where Debian's postgresql package installs the server
+// binaries, one directory per major version; a variable so the tests can
+// point it at fake installations.
+var debianBinGlob = "/usr/lib/postgresql/*/bin"
+
 // superuser is the role initdb creates; tests connect as it without a
 // password (trust authentication on loopback and the socket only).
 const superuser = "postgres"
@@ -57,7 +62,7 @@ func FindBinaries() (string, error) {
 			return dir, nil
 		}
 	}
-	dirs, _ := filepath.Glob("/usr/lib/postgresql/*/bin")
+	dirs, _ := filepath.Glob(debianBinGlob)
 	sort.Slice(dirs, func(i, j int) bool { return versionOf(dirs[i]) > versionOf(dirs[j]) })
 	for _, d := range dirs {
 		if isExec(filepath.Join(d, "initdb")) && isExec(filepath.Join(d, "postgres")) {

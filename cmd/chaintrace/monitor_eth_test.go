@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"encoding/json"
 	"math/big"
 	"net/http/httptest"
 	"os"
@@ -127,30 +125,8 @@ func TestMonitorETHEndToEnd(t *testing.T) {
 		t.Fatalf("token deposit rules %v", rules)
 	}
 	f.halt(t)
-
-	rcv.mu.Lock()
-	defer rcv.mu.Unlock()
-	if rcv.badSigs != 0 {
-		t.Fatalf("%d deliveries with a bad signature", rcv.badSigs)
-	}
-	for id, n := range rcv.count {
-		if n != 1 {
-			t.Fatalf("alert %s delivered %d times", id, n)
-		}
-	}
-	// The store's alerts are exactly what the receiver got.
-	out := mustRun("alerts", "list", "--json", "--chain", "eth")
-	var stored []monitor.Alert
-	if err := json.NewDecoder(bytes.NewReader([]byte(out))).Decode(&stored); err != nil {
-		t.Fatal(err)
-	}
-	if len(stored) != len(rcv.alerts) || len(stored) != 10 {
-		t.Fatalf("store has %d alerts, receiver %d, want 10", len(stored), len(rcv.alerts))
-	}
-	for _, a := range stored {
-		if rcv.count[a.ID] != 1 {
-			t.Fatalf("stored alert %s not delivered once", a.ID)
-		}
+	if stored := rcv.deliveredOnce(t, mustRun("alerts", "list", "--json", "--chain", "eth")); len(stored) != 10 {
+		t.Fatalf("store has %d alerts, want 10", len(stored))
 	}
 	// The only store is the EVM one: the commands find it without --chain.
 	listed := map[string]bool{}

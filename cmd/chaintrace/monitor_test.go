@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -49,6 +48,36 @@ func (h *hookReceiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			h.alerts = append(h.alerts, a)
 		}
 	}
+}
+
+// deliveredOnce checks that every delivery was signed and came once,
+// and that the store's alerts (listJSON, as alerts list --json prints
+// them) are exactly those the receiver got. It returns the stored alerts.
+func (h *hookReceiver) deliveredOnce(t *testing.T, listJSON string) []monitor.Alert {
+	t.Helper()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.badSigs != 0 {
+		t.Fatalf("%d deliveries with a bad signature", h.badSigs)
+	}
+	for id, c := range h.count {
+		if c != 1 {
+			t.Fatalf("alert %s delivered %d times", id, c)
+		}
+	}
+	var stored []monitor.Alert
+	if err := json.Unmarshal([]byte(listJSON), &stored); err != nil {
+		t.Fatal(err)
+	}
+	if len(stored) != len(h.alerts) {
+		t.Fatalf("store has %d alerts, receiver %d", len(stored), len(h.alerts))
+	}
+	for _, a := range stored {
+		if h.count[a.ID] != 1 {
+			t.Fatalf("stored alert %s not delivered once", a.ID)
+		}
+	}
+	return stored
 }
 
 // waitFor waits until the receiver holds want alerts and returns the new
@@ -234,29 +263,6 @@ func TestMonitorEndToEnd(t *testing.T) {
 		}
 	}
 	f.halt(t)
-	rcv.mu.Lock()
-	defer rcv.mu.Unlock()
-	if rcv.badSigs != 0 {
-		t.Fatalf("%d deliveries with a bad signature", rcv.badSigs)
-	}
-	for id, c := range rcv.count {
-		if c != 1 {
-			t.Fatalf("alert %s delivered %d times", id, c)
-		}
-	}
-	// The store's alerts are exactly what the receiver got.
-	out := mustRun("alerts", "list", "--json", "--chain", "btc-regtest")
-	var stored []monitor.Alert
-	if err := json.NewDecoder(bytes.NewReader([]byte(out))).Decode(&stored); err != nil {
-		t.Fatal(err)
-	}
-	if len(stored) != len(rcv.alerts) {
-		t.Fatalf("store has %d alerts, receiver %d", len(stored), len(rcv.alerts))
-	}
-	for _, a := range stored {
-		if rcv.count[a.ID] != 1 {
-			t.Fatalf("stored alert %s not delivered once", a.ID)
-		}
-	}
+	rcv.deliveredOnce(t, mustRun("alerts", "list", "--json", "--chain", "btc-regtest"))
 	t.Logf("worst alert latency from block mined to webhook received: %v", worst)
 }
